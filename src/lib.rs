@@ -1,0 +1,6 @@
+//! podlife: runs Kubernetes pod manifests with kubelet-faithful lifecycle semantics.
+//!
+//! The library is organised as the data flows: [`manifest`] turns YAML into validated,
+//! expanded pods; the engine (to come) runs them on a container runtime.
+
+pub mod manifest;
