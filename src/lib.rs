@@ -1,6 +1,8 @@
 //! podlife: runs Kubernetes pod manifests with kubelet-faithful lifecycle semantics.
 //!
 //! The library is organised as the data flows: [`manifest`] turns YAML into validated,
-//! expanded pods; the engine (to come) runs them on a container runtime.
+//! expanded pods; the engine (to come) runs them on a container runtime; [`cli`] is the
+//! `podlife` command.
 
+pub mod cli;
 pub mod manifest;

@@ -53,8 +53,10 @@ pub enum Code {
     UnsupportedKind,
     /// An apiVersion that does not serve the kind.
     UnknownApiVersion,
-    /// An apiVersion that Kubernetes removed; accepted and converted.
-    DeprecatedApiVersion,
+    /// A construct Kubernetes removed (an old apiVersion, the init-containers annotation).
+    Deprecated,
+    /// An input without any object.
+    Empty,
     /// A field the Kubernetes schema does not have.
     UnknownField,
     /// A value of the wrong type (`"80"` where a number is needed, …).
@@ -99,7 +101,8 @@ impl Code {
             Code::MissingApiVersion => "missing-api-version",
             Code::UnsupportedKind => "unsupported-kind",
             Code::UnknownApiVersion => "unknown-api-version",
-            Code::DeprecatedApiVersion => "deprecated-api-version",
+            Code::Deprecated => "deprecated",
+            Code::Empty => "empty",
             Code::UnknownField => "unknown-field",
             Code::WrongType => "wrong-type",
             Code::FieldRequired => "field-required",

@@ -543,11 +543,13 @@ impl ShellWrapper {
                 )
                 .at(whole(h.open))
                 .label("shell, not YAML")
-                .related(whole(h.close), format!("the here-document ends at `{}`", h.word))
                 .help(format!(
-                    "the manifest is lines {}-{}; {save}, or run the snippet in a shell",
+                    "the manifest is lines {}-{} (the here-document ends at `{}` on line {}); \
+                     {save}, or run the snippet in a shell",
                     h.open + 2,
-                    h.close
+                    h.close,
+                    h.word,
+                    h.close + 1
                 )),
             );
         }

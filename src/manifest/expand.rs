@@ -1,0 +1,317 @@
+//! Workloads → the pods their controllers would create, named as Kubernetes names them.
+//!
+//! podlife has one node and no API server, so the controllers' first step is done here, once:
+//! replicas × template with Kubernetes' names (`web-0` for a StatefulSet, `web-5d9c7b6f4-x2kqz`
+//! for a Deployment), labels and owner references. Keeping replica counts afterwards (replacing
+//! failed Job pods, …) is the engine's job.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, PodSpec, PodTemplateSpec, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde::Serialize;
+
+use super::document::{Manifest, Origin};
+use super::object::{Kind, Object};
+
+/// Characters Kubernetes uses for generated names (no vowels, no look-alikes).
+const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+/// Generated names keep at most this much of their base (`maxGeneratedNameLength`).
+const MAX_GENERATED_BASE: usize = 58;
+
+/// Who made a pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub kind: Kind,
+    pub name: String,
+}
+
+/// One pod to run.
+#[derive(Debug, Clone)]
+pub struct PodPlan {
+    pub pod: Pod,
+    /// The workload it came from; `None` for a bare Pod.
+    pub owner: Option<Owner>,
+    /// The StatefulSet ordinal, for ordered start.
+    pub ordinal: Option<u32>,
+    pub origin: Origin,
+}
+
+impl PodPlan {
+    pub fn name(&self) -> &str {
+        self.pod.metadata.name.as_deref().unwrap_or("")
+    }
+}
+
+/// A Service to route to the pods it selects.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    pub service: Service,
+    pub origin: Origin,
+}
+
+/// Everything a set of manifests asks to run.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub pods: Vec<PodPlan>,
+    pub services: Vec<ServicePlan>,
+}
+
+/// Expands validated manifests into pods and services; `rng` makes the random name suffixes
+/// (seed it for reproducible names).
+pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
+    let mut plan = Plan::default();
+    for manifest in manifests {
+        let origin = &manifest.origin;
+        let object = &manifest.object;
+        let namespace = object.namespace().to_owned();
+        let name = object.name().to_owned();
+        let uid = uid(rng);
+        let owner = Owner {
+            kind: object.kind(),
+            name: name.clone(),
+        };
+        let make = |pod_name: String,
+                    template: &PodTemplateSpec,
+                    extra: Labels,
+                    owner_ref: OwnerReference,
+                    ordinal: Option<u32>,
+                    rng: &mut fastrand::Rng| {
+            let mut pod = pod_from_template(template, pod_name, &namespace, extra, rng);
+            pod.metadata.owner_references = Some(vec![owner_ref]);
+            PodPlan {
+                pod,
+                owner: Some(owner.clone()),
+                ordinal,
+                origin: origin.clone(),
+            }
+        };
+        match object {
+            Object::Pod(pod) => {
+                let mut pod = (**pod).clone();
+                pod.metadata.namespace = Some(namespace.clone());
+                pod.metadata.uid = Some(uid);
+                if pod.metadata.name.is_none() {
+                    pod.metadata.name = Some(generate_name(&name, rng));
+                }
+                plan.pods.push(PodPlan {
+                    pod,
+                    owner: None,
+                    ordinal: None,
+                    origin: origin.clone(),
+                });
+            }
+            Object::Deployment(d) => {
+                let s = &d.spec;
+                let hash = template_hash(&s.template);
+                let rs_name = format!("{name}-{hash}");
+                let owner = owner_ref("apps/v1", "ReplicaSet", &rs_name, rng);
+                for _ in 0..s.replicas.unwrap_or(1).max(0) {
+                    let labels = labels([("pod-template-hash", hash.as_str())]);
+                    let pod_name = generate_name(&rs_name, rng);
+                    plan.pods.push(make(pod_name, &s.template, labels, owner.clone(), None, rng));
+                }
+            }
+            Object::ReplicaSet(r) => {
+                let template = r.spec.template.clone().unwrap_or_default();
+                let owner = controller_ref(object, &uid);
+                for _ in 0..r.spec.replicas.unwrap_or(1).max(0) {
+                    let pod_name = generate_name(&name, rng);
+                    plan.pods.push(make(pod_name, &template, Labels::new(), owner.clone(), None, rng));
+                }
+            }
+            Object::ReplicationController(rc) => {
+                let spec = rc.spec.clone().unwrap_or_default();
+                let template = spec.template.unwrap_or_default();
+                let owner = controller_ref(object, &uid);
+                for _ in 0..spec.replicas.unwrap_or(1).max(0) {
+                    let pod_name = generate_name(&name, rng);
+                    plan.pods.push(make(pod_name, &template, Labels::new(), owner.clone(), None, rng));
+                }
+            }
+            Object::StatefulSet(st) => {
+                let s = &st.spec;
+                let owner = controller_ref(object, &uid);
+                for ordinal in 0..s.replicas.unwrap_or(1).max(0) as u32 {
+                    let pod_name = format!("{name}-{ordinal}");
+                    let index = ordinal.to_string();
+                    let extra = labels([
+                        ("statefulset.kubernetes.io/pod-name", pod_name.as_str()),
+                        ("apps.kubernetes.io/pod-index", index.as_str()),
+                    ]);
+                    let mut pod = make(pod_name.clone(), &s.template, extra, owner.clone(), Some(ordinal), rng);
+                    if let Some(spec) = pod.pod.spec.as_mut() {
+                        spec.hostname = Some(pod_name);
+                        spec.subdomain = s.service_name.clone();
+                    }
+                    plan.pods.push(pod);
+                }
+            }
+            Object::DaemonSet(ds) => {
+                let owner = controller_ref(object, &uid);
+                let extra = labels([("pod-template-generation", "1")]);
+                let pod_name = generate_name(&name, rng);
+                plan.pods.push(make(pod_name, &ds.spec.template, extra, owner, None, rng));
+            }
+            Object::Job(job) => {
+                let spec = job.spec.clone().unwrap_or_default();
+                let owner = controller_ref(object, &uid);
+                let completions = spec.completions.unwrap_or(1).max(0);
+                let parallelism = spec.parallelism.unwrap_or(1).max(0);
+                let indexed = spec.completion_mode.as_deref() == Some("Indexed");
+                for index in 0..parallelism.min(completions.max(1)) {
+                    let extra = labels([
+                        ("batch.kubernetes.io/job-name", name.as_str()),
+                        ("job-name", name.as_str()),
+                        ("batch.kubernetes.io/controller-uid", uid.as_str()),
+                        ("controller-uid", uid.as_str()),
+                    ]);
+                    let base = if indexed { format!("{name}-{index}") } else { name.clone() };
+                    let pod_name = generate_name(&base, rng);
+                    let mut pod = make(pod_name, &spec.template, extra, owner.clone(), None, rng);
+                    if indexed {
+                        pod.pod
+                            .metadata
+                            .annotations
+                            .get_or_insert_with(BTreeMap::new)
+                            .insert("batch.kubernetes.io/job-completion-index".into(), index.to_string());
+                    }
+                    plan.pods.push(pod);
+                }
+            }
+            Object::Service(service) => {
+                let mut service = (**service).clone();
+                service.metadata.namespace = Some(namespace.clone());
+                service.metadata.uid = Some(uid);
+                plan.services.push(ServicePlan {
+                    service,
+                    origin: origin.clone(),
+                });
+            }
+        }
+    }
+    plan
+}
+
+type Labels = BTreeMap<String, String>;
+
+fn labels<const N: usize>(pairs: [(&str, &str); N]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn pod_from_template(
+    template: &PodTemplateSpec,
+    name: String,
+    namespace: &str,
+    extra_labels: Labels,
+    rng: &mut fastrand::Rng,
+) -> Pod {
+    let meta = template.metadata.clone().unwrap_or_default();
+    let mut labels = meta.labels.unwrap_or_default();
+    labels.extend(extra_labels);
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(namespace.to_owned()),
+            uid: Some(uid(rng)),
+            labels: Some(labels),
+            annotations: meta.annotations,
+            ..ObjectMeta::default()
+        },
+        spec: Some(template.spec.clone().unwrap_or_else(PodSpec::default)),
+        status: None,
+    }
+}
+
+fn controller_ref(object: &Object, uid: &str) -> OwnerReference {
+    let kind = object.kind();
+    OwnerReference {
+        api_version: kind.api_version().to_owned(),
+        kind: kind.as_str().to_owned(),
+        name: object.name().to_owned(),
+        uid: uid.to_owned(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+fn owner_ref(api_version: &str, kind: &str, name: &str, rng: &mut fastrand::Rng) -> OwnerReference {
+    OwnerReference {
+        api_version: api_version.to_owned(),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        uid: uid(rng),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// `base-` plus five random characters, as `generateName` does.
+pub fn generate_name(base: &str, rng: &mut fastrand::Rng) -> String {
+    let mut prefix = format!("{base}-");
+    prefix.truncate(MAX_GENERATED_BASE);
+    prefix.extend((0..5).map(|_| ALPHANUMS[rng.usize(..ALPHANUMS.len())] as char));
+    prefix
+}
+
+/// A random RFC 4122-shaped identifier.
+fn uid(rng: &mut fastrand::Rng) -> String {
+    let hex = |n: usize, rng: &mut fastrand::Rng| -> String {
+        (0..n).map(|_| char::from_digit(rng.u32(..16), 16).unwrap_or('0')).collect()
+    };
+    format!(
+        "{}-{}-4{}-{}-{}",
+        hex(8, rng),
+        hex(4, rng),
+        hex(3, rng),
+        hex(4, rng),
+        hex(12, rng)
+    )
+}
+
+/// The `pod-template-hash` label: FNV-32a of the template, encoded like Kubernetes'
+/// `SafeEncodeString`. (Kubernetes hashes Go's dump of the struct, so the value differs; the
+/// shape and the stability for an unchanged template are the same.)
+pub fn template_hash(template: &PodTemplateSpec) -> String {
+    let bytes = serde_json::to_vec(template).unwrap_or_default();
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in bytes {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash.to_string()
+        .bytes()
+        .map(|c| ALPHANUMS[usize::from(c) % ALPHANUMS.len()] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_look_like_kubernetes() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let name = generate_name("nginx-demo", &mut rng);
+        assert!(name.starts_with("nginx-demo-"));
+        assert_eq!(name.len(), "nginx-demo-".len() + 5);
+        assert!(name["nginx-demo-".len()..].bytes().all(|c| ALPHANUMS.contains(&c)));
+        let long = generate_name(&"a".repeat(80), &mut rng);
+        assert_eq!(long.len(), 63);
+    }
+
+    #[test]
+    fn template_hash_is_stable_and_changes_with_the_template() {
+        let a = PodTemplateSpec::default();
+        let mut b = PodTemplateSpec::default();
+        b.metadata = Some(ObjectMeta {
+            name: Some("x".into()),
+            ..Default::default()
+        });
+        assert_eq!(template_hash(&a), template_hash(&a));
+        assert_ne!(template_hash(&a), template_hash(&b));
+    }
+}

@@ -1,0 +1,175 @@
+//! Reading manifests from files, directories and stdin, and running every check on them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diagnostic::{Code, Diagnostic, Position, Severity};
+use super::document::{self, Manifest};
+use super::hazards;
+use super::source::Source;
+use super::yaml;
+
+/// Largest input accepted. The API server takes at most 3 MiB per object; a whole stream of
+/// manifests above this is a mistake (or an attack), and is refused before it is read.
+pub const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Everything found in one input, and the objects it holds.
+#[derive(Debug)]
+pub struct FileReport {
+    pub source: Arc<Source>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub manifests: Vec<Manifest>,
+}
+
+impl FileReport {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors() == 0
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+    }
+}
+
+/// Loads each argument: a file, a directory (its `.yaml`, `.yml` and `.json` files, like
+/// `kubectl apply -f DIR`; with `recursive`, also those of its subdirectories) or `-` for stdin.
+pub fn load_inputs(inputs: &[String], recursive: bool) -> Vec<FileReport> {
+    let mut reports = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            reports.push(load_reader("<stdin>", std::io::stdin().lock()));
+            continue;
+        }
+        let path = Path::new(input);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            collect_manifest_files(path, recursive, &mut files);
+            if files.is_empty() {
+                reports.push(unreadable(
+                    input,
+                    Diagnostic::error(Code::Empty, format!("no .yaml, .yml or .json files in {input}"))
+                        .help("pass manifest files, or use --recursive for subdirectories"),
+                ));
+            }
+            reports.extend(files.iter().map(|f| load_file(f)));
+        } else {
+            reports.push(load_file(path));
+        }
+    }
+    reports
+}
+
+fn collect_manifest_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            if recursive {
+                collect_manifest_files(&path, recursive, out);
+            }
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// Loads one file.
+pub fn load_file(path: &Path) -> FileReport {
+    let name = path.display().to_string();
+    match std::fs::File::open(path) {
+        Ok(file) => load_reader(&name, file),
+        Err(e) => unreadable(
+            &name,
+            Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")).help(
+                "check the path; pass `-` to read a manifest from stdin",
+            ),
+        ),
+    }
+}
+
+/// Loads an input from `reader`, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
+pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes) {
+        return unreadable(name, Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")));
+    }
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return unreadable(
+            name,
+            Diagnostic::error(
+                Code::InputTooLarge,
+                format!("{name} is larger than {} MiB", MAX_INPUT_BYTES / (1024 * 1024)),
+            )
+            .help("podlife reads manifests up to 32 MiB per input; split the stream into several files"),
+        );
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => analyze(Source::new(name, text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = Source::new(name, text);
+            let (line, column) = source.position(offset);
+            FileReport {
+                diagnostics: vec![
+                    Diagnostic::error(Code::Io, format!("{name} is not UTF-8 text (byte {offset})"))
+                        .at(Position::new(line, column, 1))
+                        .help("save the manifest as UTF-8"),
+                ],
+                manifests: Vec::new(),
+                source,
+            }
+        }
+    }
+}
+
+fn unreadable(name: &str, diagnostic: Diagnostic) -> FileReport {
+    FileReport {
+        source: Source::new(name, ""),
+        diagnostics: vec![diagnostic],
+        manifests: Vec::new(),
+    }
+}
+
+/// Runs every check on `source`: hazards, YAML, schema, API rules.
+pub fn analyze(source: Arc<Source>) -> FileReport {
+    let (mut diagnostics, mut repaired) = hazards::scan(&source);
+    let parsed = yaml::parse_stream(&mut repaired);
+    diagnostics.extend(parsed.diagnostics);
+    let mut manifests = Vec::new();
+    let documents = parsed.documents.len();
+    for (i, node) in parsed.documents.into_iter().enumerate() {
+        let interpreted = document::interpret(&source, node, i + 1);
+        diagnostics.extend(interpreted.diagnostics);
+        manifests.extend(interpreted.manifests);
+    }
+    if documents == 0 && diagnostics.iter().all(|d| !d.is_error()) {
+        diagnostics.push(
+            Diagnostic::warning(Code::Empty, format!("{} holds no Kubernetes objects", source.name()))
+                .help("an empty file or only comments; nothing will run"),
+        );
+    }
+    diagnostics.sort_by_key(|d| (d.at.map(|a| (a.line, a.column)), d.severity));
+    diagnostics.dedup();
+    FileReport {
+        source,
+        diagnostics,
+        manifests,
+    }
+}
