@@ -88,7 +88,10 @@ impl FieldPath {
                         (&e.value, e.key_at)
                     })
                 }
-                (Segment::Index(index), Value::Seq(items)) => items.get(*index).map(|n| (n, n.at)),
+                (Segment::Index(index), Value::Seq(items)) => items.get(*index).map(|n| {
+                    at = n.at;
+                    (n, n.at)
+                }),
                 _ => None,
             };
             match next {

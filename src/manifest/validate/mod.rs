@@ -151,7 +151,12 @@ impl FieldError {
     /// inside the document, for items of a `kind: List`).
     pub fn into_diagnostic(self, root: &Node, prefix: &FieldPath) -> Diagnostic {
         let full = prefix.join(&self.path);
-        let at = full.locate(root, matches!(self.kind, ErrorKind::InvalidKey(_)));
+        // Point at the key for what is missing or not allowed, at the value for bad values.
+        let key = matches!(
+            self.kind,
+            ErrorKind::InvalidKey(_) | ErrorKind::Required | ErrorKind::Forbidden
+        );
+        let at = full.locate(root, key);
         let mut d = Diagnostic::new(self.severity(), self.code(), self.message())
             .at(at)
             .label(self.label())
