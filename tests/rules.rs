@@ -41,14 +41,25 @@ fn pod(extra: &str) -> String {
 /// Asserts exactly one finding, with this code, line and message.
 fn one(yaml: &str, code: &str, line: usize, message: &str) {
     let found = findings(yaml);
-    assert_eq!(found.len(), 1, "expected one finding for:\n{yaml}\ngot {found:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one finding for:\n{yaml}\ngot {found:#?}"
+    );
     let (_, c, l, _, m) = &found[0];
-    assert_eq!((c.as_str(), *l, m.as_str()), (code, line, message), "for:\n{yaml}");
+    assert_eq!(
+        (c.as_str(), *l, m.as_str()),
+        (code, line, message),
+        "for:\n{yaml}"
+    );
 }
 
 fn clean(yaml: &str) {
     let found = findings(yaml);
-    assert!(found.is_empty(), "expected no findings for:\n{yaml}\ngot {found:#?}");
+    assert!(
+        found.is_empty(),
+        "expected no findings for:\n{yaml}\ngot {found:#?}"
+    );
 }
 
 #[test]
@@ -85,32 +96,53 @@ fn a_hook_has_exactly_one_handler() {
 
 #[test]
 fn probe_numbers_are_non_negative_and_zero_means_the_default() {
-    for field in ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"] {
+    for field in [
+        "initialDelaySeconds",
+        "periodSeconds",
+        "timeoutSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
         one(
-            &pod(&format!("readinessProbe:\n  tcpSocket: {{port: 80}}\n  {field}: -1")),
+            &pod(&format!(
+                "readinessProbe:\n  tcpSocket: {{port: 80}}\n  {field}: -1"
+            )),
             "field-invalid",
             11,
-            &format!("spec.containers[0].readinessProbe.{field}: Invalid value: -1: must be greater than or equal to 0"),
+            &format!(
+                "spec.containers[0].readinessProbe.{field}: Invalid value: -1: must be greater than or equal to 0"
+            ),
         );
     }
-    let found = findings(&pod("livenessProbe:\n  tcpSocket: {port: 80}\n  periodSeconds: 0"));
+    let found = findings(&pod(
+        "livenessProbe:\n  tcpSocket: {port: 80}\n  periodSeconds: 0",
+    ));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].0, Severity::Warning);
-    assert_eq!(found[0].4, "spec.containers[0].livenessProbe.periodSeconds: 0 means the default, 10");
-    clean(&pod("livenessProbe:\n  tcpSocket: {port: 80}\n  initialDelaySeconds: 0"));
+    assert_eq!(
+        found[0].4,
+        "spec.containers[0].livenessProbe.periodSeconds: 0 means the default, 10"
+    );
+    clean(&pod(
+        "livenessProbe:\n  tcpSocket: {port: 80}\n  initialDelaySeconds: 0",
+    ));
 }
 
 #[test]
 fn success_threshold_is_one_for_liveness_and_startup() {
     for probe in ["livenessProbe", "startupProbe"] {
         one(
-            &pod(&format!("{probe}:\n  tcpSocket: {{port: 80}}\n  successThreshold: 2")),
+            &pod(&format!(
+                "{probe}:\n  tcpSocket: {{port: 80}}\n  successThreshold: 2"
+            )),
             "field-invalid",
             11,
             &format!("spec.containers[0].{probe}.successThreshold: Invalid value: 2: must be 1"),
         );
     }
-    clean(&pod("readinessProbe:\n  tcpSocket: {port: 80}\n  successThreshold: 2"));
+    clean(&pod(
+        "readinessProbe:\n  tcpSocket: {port: 80}\n  successThreshold: 2",
+    ));
 }
 
 #[test]
@@ -161,11 +193,18 @@ fn ports_are_numbers_in_range_or_declared_names() {
         10,
         "spec.containers[0].livenessProbe.httpGet.port: Not found: \"web\": the container declares no port named \"web\", so the kubelet fails this probe at run time (podlife checks it up front)",
     );
-    clean(&pod("ports:\n- {name: web, containerPort: 8080}\nlivenessProbe:\n  httpGet: {port: web}"));
-    clean(&pod("lifecycle:\n  preStop:\n    httpGet: {host: monitor.com, port: 8080}"));
+    clean(&pod(
+        "ports:\n- {name: web, containerPort: 8080}\nlivenessProbe:\n  httpGet: {port: web}",
+    ));
+    clean(&pod(
+        "lifecycle:\n  preStop:\n    httpGet: {host: monitor.com, port: 8080}",
+    ));
     let found = findings(&pod("livenessProbe:\n  httpGet: {port: \"8080\"}"));
     assert_eq!(found.len(), 1);
-    assert!(found[0].4.contains("must contain at least one letter"), "{found:?}");
+    assert!(
+        found[0].4.contains("must contain at least one letter"),
+        "{found:?}"
+    );
     one(
         &pod("livenessProbe:\n  grpc: {port: 0}"),
         "field-invalid",
@@ -184,7 +223,10 @@ fn scheme_is_http_or_https() {
         "spec.containers[0].livenessProbe.httpGet.scheme: Unsupported value: \"http\": supported values: \"HTTP\", \"HTTPS\"",
     );
     let report = analyze(Source::new("t.yaml", yaml));
-    assert_eq!(report.diagnostics[0].help.as_deref(), Some("did you mean `HTTP`?"));
+    assert_eq!(
+        report.diagnostics[0].help.as_deref(),
+        Some("did you mean `HTTP`?")
+    );
 }
 
 #[test]
@@ -192,9 +234,14 @@ fn container_names_are_unique_dns_labels() {
     let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n  - {name: web, image: busybox}\n  containers:\n  - {name: web, image: busybox}\n  - {name: Web_2, image: busybox}\n";
     let found = findings(yaml);
     assert_eq!(found.len(), 2, "{found:#?}");
-    assert_eq!(found[0].4, "spec.containers[0].name: Duplicate value: \"web\"");
+    assert_eq!(
+        found[0].4,
+        "spec.containers[0].name: Duplicate value: \"web\""
+    );
     assert_eq!(found[0].2, 8);
-    assert!(found[1].4.starts_with("spec.containers[1].name: Invalid value: \"Web_2\": a lowercase RFC 1123 label"));
+    assert!(found[1].4.starts_with(
+        "spec.containers[1].name: Invalid value: \"Web_2\": a lowercase RFC 1123 label"
+    ));
 }
 
 #[test]
@@ -228,7 +275,12 @@ fn restart_policy_values_and_workload_constraints() {
     );
     for kind in ["ReplicaSet", "StatefulSet", "DaemonSet"] {
         let yaml = deployment.replace("Deployment", kind);
-        assert!(findings(&yaml).iter().any(|f| f.4.contains("supported values: \"Always\"")), "{kind}");
+        assert!(
+            findings(&yaml)
+                .iter()
+                .any(|f| f.4.contains("supported values: \"Always\"")),
+            "{kind}"
+        );
     }
     let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n";
     one(
@@ -257,7 +309,9 @@ fn init_containers_have_no_probes_or_hooks_unless_sidecars() {
         9,
         "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always",
     );
-    clean(&format!("{base}    restartPolicy: Always\n    readinessProbe: {{tcpSocket: {{port: 80}}}}\n"));
+    clean(&format!(
+        "{base}    restartPolicy: Always\n    readinessProbe: {{tcpSocket: {{port: 80}}}}\n"
+    ));
     one(
         &format!("{base}    restartPolicy: Never\n"),
         "field-not-supported",
@@ -281,8 +335,15 @@ fn sleep_hooks_fit_in_the_grace_period() {
 fn tcp_socket_hooks_are_accepted_but_fail_at_run_time() {
     let found = findings(&pod("lifecycle:\n  postStart:\n    tcpSocket: {port: 80}"));
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0].0, found[0].1.as_str()), (Severity::Warning, "runtime-failure"));
-    assert!(found[0].4.contains("the container is killed (FailedPostStartHook)"));
+    assert_eq!(
+        (found[0].0, found[0].1.as_str()),
+        (Severity::Warning, "runtime-failure")
+    );
+    assert!(
+        found[0]
+            .4
+            .contains("the container is killed (FailedPostStartHook)")
+    );
 }
 
 #[test]
@@ -300,10 +361,19 @@ fn labels_and_annotations_are_string_maps() {
     let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    version: 1.0\n  annotations:\n    replicas: 3\nspec:\n  containers: [{name: c, image: busybox}]\n";
     let found = findings(yaml);
     assert_eq!(
-        found.iter().map(|f| (f.2, f.4.as_str())).collect::<Vec<_>>(),
+        found
+            .iter()
+            .map(|f| (f.2, f.4.as_str()))
+            .collect::<Vec<_>>(),
         [
-            (6, "`metadata.labels[version]` must be a string, not number 1"),
-            (8, "`metadata.annotations[replicas]` must be a string, not integer 3"),
+            (
+                6,
+                "`metadata.labels[version]` must be a string, not number 1"
+            ),
+            (
+                8,
+                "`metadata.annotations[replicas]` must be a string, not integer 3"
+            ),
         ]
     );
     let report = analyze(Source::new("t.yaml", yaml));
@@ -313,7 +383,11 @@ fn labels_and_annotations_are_string_maps() {
     );
     let bad_key = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    \"-bad\": x\nspec:\n  containers: [{name: c, image: busybox}]\n";
     let found = findings(bad_key);
-    assert_eq!((found.len(), found[0].2, found[0].3), (1, 6, 5), "{found:?}");
+    assert_eq!(
+        (found.len(), found[0].2, found[0].3),
+        (1, 6, 5),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -331,8 +405,17 @@ fn selector_must_match_the_template() {
 fn kinds_and_api_versions() {
     let found = findings("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
     assert_eq!(found[0].4, "podlife does not run `ConfigMap` objects");
-    let report = analyze(Source::new("t.yaml", "apiVersion: v1\nkind: pod\nmetadata: {name: c}\n"));
-    assert!(report.diagnostics[0].help.as_deref().unwrap().starts_with("did you mean `Pod`?"));
+    let report = analyze(Source::new(
+        "t.yaml",
+        "apiVersion: v1\nkind: pod\nmetadata: {name: c}\n",
+    ));
+    assert!(
+        report.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `Pod`?")
+    );
     one(
         "apiVersion: v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec: {containers: [{name: c, image: busybox}]}\n",
         "unknown-api-version",
@@ -348,9 +431,18 @@ fn legacy_api_versions_are_read_with_a_warning() {
     let report = analyze(Source::new("t.yaml", yaml));
     assert_eq!(report.errors(), 0, "{:#?}", report.diagnostics);
     assert_eq!(report.warnings(), 1);
-    assert!(report.diagnostics[0].help.as_deref().unwrap().contains("defaulted from the template's labels"));
+    assert!(
+        report.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("defaulted from the template's labels")
+    );
     let apps_v1 = yaml.replace("extensions/v1beta1", "apps/v1");
-    assert_eq!(findings(&apps_v1)[0].4, "missing required field `selector` in `spec`");
+    assert_eq!(
+        findings(&apps_v1)[0].4,
+        "missing required field `selector` in `spec`"
+    );
 }
 
 #[test]
@@ -360,7 +452,10 @@ fn lists_hold_objects() {
     assert_eq!(report.manifests.len(), 2);
     assert_eq!(report.diagnostics.len(), 1);
     let d = &report.diagnostics[0];
-    assert_eq!(d.message, "unknown field `prots` in `items[1].spec.containers[0]`");
+    assert_eq!(
+        d.message,
+        "unknown field `prots` in `items[1].spec.containers[0]`"
+    );
     assert_eq!(d.help.as_deref(), Some("did you mean `ports`?"));
     assert_eq!(d.at.map(|a| (a.line, a.column)), Some((11, 49)));
 }
@@ -370,10 +465,21 @@ fn duplicate_keys_and_wrong_types() {
     let yaml = pod("ports:\n- containerPort: \"80\"\nimage: other");
     let found = findings(&yaml);
     assert_eq!(
-        found.iter().map(|f| (f.1.as_str(), f.2, f.4.as_str())).collect::<Vec<_>>(),
+        found
+            .iter()
+            .map(|f| (f.1.as_str(), f.2, f.4.as_str()))
+            .collect::<Vec<_>>(),
         [
-            ("wrong-type", 10, "`spec.containers[0].ports[0].containerPort` must be a number, not string \"80\""),
-            ("duplicate-key", 11, "duplicate field `image` in `spec.containers[0]`"),
+            (
+                "wrong-type",
+                10,
+                "`spec.containers[0].ports[0].containerPort` must be a number, not string \"80\""
+            ),
+            (
+                "duplicate-key",
+                11,
+                "duplicate field `image` in `spec.containers[0]`"
+            ),
         ]
     );
 }
@@ -394,10 +500,18 @@ fn misplaced_fields_point_where_they_belong() {
     let report = analyze(Source::new("t.yaml", yaml));
     assert_eq!(
         report.diagnostics[0].help.as_deref(),
-        Some("`terminationGracePeriodSeconds` is a field of the PodSpec in `spec`, not of a Container: move it there")
+        Some(
+            "`terminationGracePeriodSeconds` is a field of the PodSpec in `spec`, not of a Container: move it there"
+        )
     );
-    let report = analyze(Source::new("t.yaml", pod("livenessProbe:\n  initialDelay: 5\n  exec: {command: [ls]}")));
-    assert_eq!(report.diagnostics[0].help.as_deref(), Some("did you mean `initialDelaySeconds`?"));
+    let report = analyze(Source::new(
+        "t.yaml",
+        pod("livenessProbe:\n  initialDelay: 5\n  exec: {command: [ls]}"),
+    ));
+    assert_eq!(
+        report.diagnostics[0].help.as_deref(),
+        Some("did you mean `initialDelaySeconds`?")
+    );
 }
 
 #[test]

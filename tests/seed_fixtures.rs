@@ -24,7 +24,13 @@ fn assert_diagnostics(path: &str, expected: &[Expected]) -> FileReport {
         .iter()
         .map(|d| {
             let at = d.at.expect("every seed diagnostic has a position");
-            (d.severity, d.code.as_str(), at.line, at.column, d.message.as_str())
+            (
+                d.severity,
+                d.code.as_str(),
+                at.line,
+                at.column,
+                d.message.as_str(),
+            )
         })
         .collect();
     assert_eq!(actual, expected, "diagnostics of {path}");
@@ -46,14 +52,62 @@ fn war_hooks_as_printed() {
         "fixtures/seed/war-hooks.yaml",
         &[
             (E, "elision", 1, 1, "documentation elision `......`"),
-            (E, "missing-kind", 2, 1, "document 1 has no `kind`: it is a fragment of a pod spec"),
-            (E, "yaml-indentation", 4, 6, "`name` is indented more than `image` above it"),
-            (E, "fullwidth-punctuation", 5, 15, "full-width colon '：' (U+FF1A) after `lifecycle`"),
-            (E, "typographic-quote", 9, 13, "typographic quote left double quotation mark '“' (U+201C) around `cp`"),
-            (E, "typographic-quote", 10, 13, "typographic quote left double quotation mark '“' (U+201C) around `/sample.war`"),
-            (E, "typographic-quote", 11, 13, "typographic quote left double quotation mark '“' (U+201C) around `/app`"),
-            (E, "unknown-field", 12, 7, "unknown field `prestop` in `containers[0].lifecycle`"),
-            (E, "unknown-field", 15, 9, "unknown field `psth` in `containers[0].lifecycle.prestop.httpGet`"),
+            (
+                E,
+                "missing-kind",
+                2,
+                1,
+                "document 1 has no `kind`: it is a fragment of a pod spec",
+            ),
+            (
+                E,
+                "yaml-indentation",
+                4,
+                6,
+                "`name` is indented more than `image` above it",
+            ),
+            (
+                E,
+                "fullwidth-punctuation",
+                5,
+                15,
+                "full-width colon '：' (U+FF1A) after `lifecycle`",
+            ),
+            (
+                E,
+                "typographic-quote",
+                9,
+                13,
+                "typographic quote left double quotation mark '“' (U+201C) around `cp`",
+            ),
+            (
+                E,
+                "typographic-quote",
+                10,
+                13,
+                "typographic quote left double quotation mark '“' (U+201C) around `/sample.war`",
+            ),
+            (
+                E,
+                "typographic-quote",
+                11,
+                13,
+                "typographic quote left double quotation mark '“' (U+201C) around `/app`",
+            ),
+            (
+                E,
+                "unknown-field",
+                12,
+                7,
+                "unknown field `prestop` in `containers[0].lifecycle`",
+            ),
+            (
+                E,
+                "unknown-field",
+                15,
+                9,
+                "unknown field `psth` in `containers[0].lifecycle.prestop.httpGet`",
+            ),
             (E, "elision", 18, 1, "documentation elision `......`"),
         ],
     );
@@ -61,7 +115,10 @@ fn war_hooks_as_printed() {
     assert_eq!(help_of(&report, "`psth`"), "did you mean `path`?");
     assert!(help_of(&report, "around `cp`").contains("the value is `“cp”`"));
     assert!(help_of(&report, "`name` is indented").contains("remove 3 spaces"));
-    assert!(report.manifests.is_empty(), "a fragment yields nothing to run");
+    assert!(
+        report.manifests.is_empty(),
+        "a fragment yields nothing to run"
+    );
 }
 
 #[test]
@@ -69,15 +126,29 @@ fn nginx_demo_as_printed() {
     let report = assert_diagnostics(
         "fixtures/seed/nginx-demo.yaml",
         &[
-            (E, "missing-api-version", 1, 1, "the Deployment has no `apiVersion`"),
-            (E, "field-required", 6, 1, "missing required field `selector` in `spec`"),
+            (
+                E,
+                "missing-api-version",
+                1,
+                1,
+                "the Deployment has no `apiVersion`",
+            ),
+            (
+                E,
+                "field-required",
+                6,
+                1,
+                "missing required field `selector` in `spec`",
+            ),
         ],
     );
     assert_eq!(
         help_of(&report, "`apiVersion`"),
         "add `apiVersion: apps/v1` (podlife checks this Deployment as apps/v1)"
     );
-    assert!(help_of(&report, "`selector`").contains("selector: {matchLabels: {app: \"nginx-demo\"}}"));
+    assert!(
+        help_of(&report, "`selector`").contains("selector: {matchLabels: {app: \"nginx-demo\"}}")
+    );
 }
 
 #[test]
@@ -85,15 +156,50 @@ fn init_container_deployment_as_printed() {
     let report = assert_diagnostics(
         "fixtures/seed/init-container-deploy.yaml",
         &[
-            (E, "shell-wrapper", 1, 1, "shell here-document around the manifest: `cat << EOF > lykops-deploy-init-container.yaml`"),
-            (W, "deprecated", 2, 13, "`extensions/v1beta1` Deployment was removed in Kubernetes 1.16"),
-            (W, "deprecated", 11, 5, "the `pod.beta.K8S.io/init-containers` annotation is ignored since Kubernetes 1.8"),
-            (E, "wrong-type", 12, 7, "`metadata.annotations[pod.beta.K8S.io/init-containers]` must be a string, not a list"),
-            (E, "shell-wrapper", 41, 1, "shell command in the manifest: `kubectl create -f lykops-deploy-init-container.yaml`"),
+            (
+                E,
+                "shell-wrapper",
+                1,
+                1,
+                "shell here-document around the manifest: `cat << EOF > lykops-deploy-init-container.yaml`",
+            ),
+            (
+                W,
+                "deprecated",
+                2,
+                13,
+                "`extensions/v1beta1` Deployment was removed in Kubernetes 1.16",
+            ),
+            (
+                W,
+                "deprecated",
+                11,
+                5,
+                "the `pod.beta.K8S.io/init-containers` annotation is ignored since Kubernetes 1.8",
+            ),
+            (
+                E,
+                "wrong-type",
+                12,
+                7,
+                "`metadata.annotations[pod.beta.K8S.io/init-containers]` must be a string, not a list",
+            ),
+            (
+                E,
+                "shell-wrapper",
+                41,
+                1,
+                "shell command in the manifest: `kubectl create -f lykops-deploy-init-container.yaml`",
+            ),
         ],
     );
-    assert!(help_of(&report, "here-document").contains("save them as `lykops-deploy-init-container.yaml`"));
-    assert!(help_of(&report, "annotation is ignored").contains("spec.template.spec.initContainers"));
+    assert!(
+        help_of(&report, "here-document")
+            .contains("save them as `lykops-deploy-init-container.yaml`")
+    );
+    assert!(
+        help_of(&report, "annotation is ignored").contains("spec.template.spec.initContainers")
+    );
 }
 
 #[test]
@@ -102,7 +208,13 @@ fn liveness_exec_snippet_as_printed() {
         "fixtures/seed/liveness-exec.yaml",
         &[
             (E, "elision", 1, 1, "documentation elision `……`"),
-            (E, "missing-kind", 2, 7, "document 1 has no `kind`: it is a fragment of a container"),
+            (
+                E,
+                "missing-kind",
+                2,
+                7,
+                "document 1 has no `kind`: it is a fragment of a container",
+            ),
             (E, "elision", 7, 1, "documentation elision `……`"),
         ],
     );
@@ -114,12 +226,26 @@ fn liveness_tcp_snippet_as_printed() {
         "fixtures/seed/liveness-tcp.yaml",
         &[
             (E, "elision", 1, 1, "documentation elision `……`"),
-            (E, "missing-kind", 2, 1, "document 1 has no `kind`: it is a fragment of a container"),
-            (E, "unknown-field", 3, 1, "unknown field `tcpSocket` at the top level"),
+            (
+                E,
+                "missing-kind",
+                2,
+                1,
+                "document 1 has no `kind`: it is a fragment of a container",
+            ),
+            (
+                E,
+                "unknown-field",
+                3,
+                1,
+                "unknown field `tcpSocket` at the top level",
+            ),
             (E, "elision", 5, 1, "documentation elision `……`"),
         ],
     );
-    assert!(help_of(&report, "`tcpSocket`").starts_with("`tcpSocket` is a field of `livenessProbe` (a Probe): indent it under `livenessProbe`"));
+    assert!(help_of(&report, "`tcpSocket`").starts_with(
+        "`tcpSocket` is a field of `livenessProbe` (a Probe): indent it under `livenessProbe`"
+    ));
 }
 
 #[test]
@@ -127,14 +253,42 @@ fn inessprobe_as_printed() {
     let report = assert_diagnostics(
         "fixtures/seed/inessprobe.yaml",
         &[
-            (E, "shell-wrapper", 1, 1, "shell here-document around the manifest: `cat << EOF > inessprobe.yaml`"),
-            (E, "shell-wrapper", 53, 1, "shell here-document around the manifest: `cat << EOF > inessprobe-svc.yaml`"),
-            (E, "shell-wrapper", 73, 1, "shell command in the manifest: `kubectl create -f inessprobe-svc.yaml`"),
-            (E, "shell-wrapper", 74, 1, "shell command in the manifest: `kubectl create -f inessprobe.yaml`"),
+            (
+                E,
+                "shell-wrapper",
+                1,
+                1,
+                "shell here-document around the manifest: `cat << EOF > inessprobe.yaml`",
+            ),
+            (
+                E,
+                "shell-wrapper",
+                53,
+                1,
+                "shell here-document around the manifest: `cat << EOF > inessprobe-svc.yaml`",
+            ),
+            (
+                E,
+                "shell-wrapper",
+                73,
+                1,
+                "shell command in the manifest: `kubectl create -f inessprobe-svc.yaml`",
+            ),
+            (
+                E,
+                "shell-wrapper",
+                74,
+                1,
+                "shell command in the manifest: `kubectl create -f inessprobe.yaml`",
+            ),
         ],
     );
     // Both here-document bodies were still checked, and are fine.
-    let kinds: Vec<&str> = report.manifests.iter().map(|m| m.object.kind().as_str()).collect();
+    let kinds: Vec<&str> = report
+        .manifests
+        .iter()
+        .map(|m| m.object.kind().as_str())
+        .collect();
     assert_eq!(kinds, ["ReplicationController", "Service"]);
 }
 

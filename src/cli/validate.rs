@@ -19,7 +19,9 @@ use crate::manifest::{Diagnostic, FileReport, Manifest, load_inputs};
 /// fields, probe and hook rules, and copy-paste hazards such as full-width colons (`：`),
 /// typographic quotes (`“cp”`), tabs and `......` elision lines. Nothing is started.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  podlife validate fixtures/\n  podlife validate -o json pod.yaml\n  kubectl get pod web -o yaml | podlife validate -\n\nExit status: 0 all valid (warnings allowed), 1 an input is invalid or unreadable, 2 usage error.")]
+#[command(
+    after_help = "Examples:\n  podlife validate fixtures/\n  podlife validate -o json pod.yaml\n  kubectl get pod web -o yaml | podlife validate -\n\nExit status: 0 all valid (warnings allowed), 1 an input is invalid or unreadable, 2 usage error."
+)]
 pub struct ValidateArgs {
     /// Manifest files, directories (their .yaml, .yml and .json files), or - for stdin.
     #[arg(required = true, value_name = "FILE|DIR|-")]
@@ -87,7 +89,11 @@ fn text(reports: &[FileReport], plan: &Plan, args: &ValidateArgs) -> String {
             let _ = writeln!(out, "✗ {name}: invalid ({counts})");
             continue;
         }
-        let suffix = if report.warnings() > 0 { format!(" ({counts})") } else { String::new() };
+        let suffix = if report.warnings() > 0 {
+            format!(" ({counts})")
+        } else {
+            String::new()
+        };
         let _ = writeln!(out, "✓ {name}: valid{suffix}");
         if args.quiet {
             continue;
@@ -97,7 +103,11 @@ fn text(reports: &[FileReport], plan: &Plan, args: &ValidateArgs) -> String {
         }
     }
     let invalid = reports.iter().filter(|r| !r.is_valid()).count();
-    let verdict = if invalid == 0 { "all valid".to_owned() } else { format!("{invalid} invalid") };
+    let verdict = if invalid == 0 {
+        "all valid".to_owned()
+    } else {
+        format!("{invalid} invalid")
+    };
     let _ = writeln!(
         out,
         "{} file{}: {verdict} ({})",
@@ -110,7 +120,11 @@ fn text(reports: &[FileReport], plan: &Plan, args: &ValidateArgs) -> String {
 
 fn counts(errors: usize, warnings: usize) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn totals(reports: &[FileReport]) -> (usize, usize) {
@@ -173,7 +187,13 @@ fn objects(report: &FileReport, plan: &Plan) -> Vec<ObjectSummary> {
                 .services
                 .iter()
                 .find(|s| same_origin(&s.origin))
-                .map(|s| s.service.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default());
+                .map(|s| {
+                    s.service
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.selector.clone())
+                        .unwrap_or_default()
+                });
             ObjectSummary {
                 kind: kind.to_string(),
                 name: m.object.name().to_owned(),
@@ -215,7 +235,11 @@ fn json(reports: &[FileReport], plan: &Plan) -> String {
                 file: r.source.name(),
                 valid: r.is_valid(),
                 diagnostics: &r.diagnostics,
-                objects: if r.is_valid() { objects(r, plan) } else { Vec::new() },
+                objects: if r.is_valid() {
+                    objects(r, plan)
+                } else {
+                    Vec::new()
+                },
             })
             .collect(),
     };

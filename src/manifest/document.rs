@@ -61,21 +61,29 @@ pub struct Interpreted {
 pub fn interpret(source: &Arc<Source>, node: Node, index: usize) -> Interpreted {
     let tree = Arc::new(node);
     let mut out = Interpreted::default();
-    let list_kind = tree.get("kind").and_then(Node::as_str).filter(|k| k.ends_with("List"));
+    let list_kind = tree
+        .get("kind")
+        .and_then(Node::as_str)
+        .filter(|k| k.ends_with("List"));
     match (list_kind, tree.get("items")) {
         (Some(kind), Some(items)) => {
             let Value::Seq(items) = &items.value else {
                 out.diagnostics.push(
-                    Diagnostic::error(Code::WrongType, format!("`items` of a {kind} must be a list"))
-                        .at(items.at)
-                        .field("items"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`items` of a {kind} must be a list"),
+                    )
+                    .at(items.at)
+                    .field("items"),
                 );
                 return out;
             };
             let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
             for (i, item) in items.iter().enumerate() {
                 let prefix = FieldPath::root().child("items").index(i);
-                if let (Some(expected), Some(actual)) = (item_kind, item.get("kind").and_then(Node::as_str)) {
+                if let (Some(expected), Some(actual)) =
+                    (item_kind, item.get("kind").and_then(Node::as_str))
+                {
                     if expected != actual {
                         out.diagnostics.push(
                             Diagnostic::error(
@@ -108,7 +116,10 @@ fn object(
         out.diagnostics.push(
             Diagnostic::error(
                 Code::NotAnObject,
-                format!("document {index} is {}, not a Kubernetes object", node.describe()),
+                format!(
+                    "document {index} is {}, not a Kubernetes object",
+                    node.describe()
+                ),
             )
             .at(node.at)
             .label("expected a mapping with apiVersion, kind, metadata and spec"),
@@ -135,9 +146,12 @@ fn object(
         Some(value) => {
             let Some(name) = value.as_str() else {
                 out.diagnostics.push(
-                    Diagnostic::error(Code::WrongType, format!("`kind` must be a string, not {}", value.describe()))
-                        .at(value.at)
-                        .field(prefix.child("kind").to_string()),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`kind` must be a string, not {}", value.describe()),
+                    )
+                    .at(value.at)
+                    .field(prefix.child("kind").to_string()),
                 );
                 return;
             };
@@ -150,11 +164,14 @@ fn object(
                         help = format!("did you mean `{meant}`? {help}");
                     }
                     out.diagnostics.push(
-                        Diagnostic::error(Code::UnsupportedKind, format!("podlife does not run `{name}` objects"))
-                            .at(value.at)
-                            .label("unsupported kind")
-                            .field(prefix.child("kind").to_string())
-                            .help(help),
+                        Diagnostic::error(
+                            Code::UnsupportedKind,
+                            format!("podlife does not run `{name}` objects"),
+                        )
+                        .at(value.at)
+                        .label("unsupported kind")
+                        .field(prefix.child("kind").to_string())
+                        .help(help),
                     );
                     return;
                 }
@@ -162,8 +179,8 @@ fn object(
         }
     };
 
-    let mut node = node.clone();
-    let api_version = check_api_version(&mut node, entries, kind, kind_entry, &prefix, out);
+    let (api_version, defaulted) = check_api_version(node, entries, kind, kind_entry, &prefix, out);
+    let node = defaulted.as_ref().unwrap_or(node);
     legacy_annotations(&node, kind, &prefix, out);
 
     let owner = kind_entry.map_or(node.at, |e| e.key_at);
@@ -171,7 +188,7 @@ fn object(
         mut json,
         diagnostics,
         error_paths,
-    } = strict::check(source, &node, kind.shape(), prefix.clone(), owner, false);
+    } = strict::check(source, node, kind.shape(), prefix.clone(), owner, false);
     out.diagnostics.extend(diagnostics);
     json["apiVersion"] = kind.api_version().into();
     json["kind"] = kind.as_str().into();
@@ -179,14 +196,15 @@ fn object(
         Ok(object) => object,
         Err(e) => {
             out.diagnostics.push(
-                Diagnostic::error(Code::WrongType, format!("cannot read this {kind}: {e}")).at(node.at),
+                Diagnostic::error(Code::WrongType, format!("cannot read this {kind}: {e}"))
+                    .at(node.at),
             );
             return;
         }
     };
     let rules = validate::validate_object(&object);
-    push_rule_errors(rules, &error_paths, &node, &prefix, out);
-    let tree = if prefix.is_root() { Arc::new(node) } else { tree.clone() };
+    push_rule_errors(rules, &error_paths, node, &prefix, out);
+    let tree = tree.clone();
     out.manifests.push(Manifest {
         origin: Origin {
             source: source.clone(),
@@ -223,37 +241,49 @@ fn push_rule_errors(
     }
 }
 
-/// Checks `apiVersion` against `kind`; returns it as written. For old apiVersions that
-/// defaulted the selector, adds it to `node` as the API server did.
+/// Checks `apiVersion` against `kind`; returns it as written and, for old apiVersions that
+/// defaulted the selector, a copy of `node` with the selector added as the API server did.
 fn check_api_version(
-    node: &mut Node,
+    node: &Node,
     entries: &[Entry],
     kind: Kind,
     kind_entry: Option<&Entry>,
     prefix: &FieldPath,
     out: &mut Interpreted,
-) -> String {
+) -> (String, Option<Node>) {
     let modern = kind.api_version();
     let field = prefix.child("apiVersion").to_string();
     let Some(entry) = entries.iter().find(|e| e.key == "apiVersion") else {
         out.diagnostics.push(
-            Diagnostic::error(Code::MissingApiVersion, format!("the {kind} has no `apiVersion`"))
-                .at(kind_entry.map_or(node.at, |e| e.key_at))
-                .label("apiVersion missing")
-                .field(field)
-                .help(format!("add `apiVersion: {modern}` (podlife checks this {kind} as {modern})")),
+            Diagnostic::error(
+                Code::MissingApiVersion,
+                format!("the {kind} has no `apiVersion`"),
+            )
+            .at(kind_entry.map_or(node.at, |e| e.key_at))
+            .label("apiVersion missing")
+            .field(field)
+            .help(format!(
+                "add `apiVersion: {modern}` (podlife checks this {kind} as {modern})"
+            )),
         );
-        return modern.to_owned();
+        return (modern.to_owned(), None);
     };
     let Some(written) = entry.value.as_str() else {
-        return modern.to_owned();
+        return (modern.to_owned(), None);
     };
     if written == modern {
-        return written.to_owned();
+        return (written.to_owned(), None);
     }
-    if let Some((_, removed)) = kind.legacy_api_versions().iter().find(|(v, _)| *v == written) {
+    let mut defaulted = None;
+    if let Some((_, removed)) = kind
+        .legacy_api_versions()
+        .iter()
+        .find(|(v, _)| *v == written)
+    {
         let mut help = format!("use `apiVersion: {modern}`; podlife reads this {kind} as {modern}");
-        if kind.defaults_selector(written) && default_selector(node) {
+        let mut copy = node.clone();
+        if kind.defaults_selector(written) && default_selector(&mut copy) {
+            defaulted = Some(copy);
             help.push_str(
                 ", with `spec.selector` defaulted from the template's labels as this old version \
                  did (apps/v1 requires it to be written)",
@@ -281,7 +311,7 @@ fn check_api_version(
             .help(format!("use `apiVersion: {modern}`")),
         );
     }
-    written.to_owned()
+    (written.to_owned(), defaulted)
 }
 
 /// Adds `spec.selector.matchLabels` = the template's labels when the selector is missing.
@@ -328,10 +358,19 @@ fn default_selector(node: &mut Node) -> bool {
 /// reading in 1.8: the init containers it lists never run.
 fn legacy_annotations(node: &Node, kind: Kind, prefix: &FieldPath, out: &mut Interpreted) {
     let places = [
-        (node.get("metadata"), FieldPath::root().child("metadata"), true),
         (
-            node.get("spec").and_then(|s| s.get("template")).and_then(|t| t.get("metadata")),
-            FieldPath::root().child("spec").child("template").child("metadata"),
+            node.get("metadata"),
+            FieldPath::root().child("metadata"),
+            true,
+        ),
+        (
+            node.get("spec")
+                .and_then(|s| s.get("template"))
+                .and_then(|t| t.get("metadata")),
+            FieldPath::root()
+                .child("spec")
+                .child("template")
+                .child("metadata"),
             false,
         ),
     ];
@@ -340,8 +379,14 @@ fn legacy_annotations(node: &Node, kind: Kind, prefix: &FieldPath, out: &mut Int
             continue;
         };
         for entry in annotations.entries() {
-            if !entry.key.to_lowercase().ends_with(".kubernetes.io/init-containers")
-                && !entry.key.to_lowercase().ends_with(".k8s.io/init-containers")
+            if !entry
+                .key
+                .to_lowercase()
+                .ends_with(".kubernetes.io/init-containers")
+                && !entry
+                    .key
+                    .to_lowercase()
+                    .ends_with(".k8s.io/init-containers")
             {
                 continue;
             }
@@ -350,7 +395,9 @@ fn legacy_annotations(node: &Node, kind: Kind, prefix: &FieldPath, out: &mut Int
             } else {
                 "spec.template.spec.initContainers"
             };
-            let mut help = format!("declare the init containers under `{target}` (a field since Kubernetes 1.6)");
+            let mut help = format!(
+                "declare the init containers under `{target}` (a field since Kubernetes 1.6)"
+            );
             if on_object && kind.is_workload() && kind != Kind::Pod {
                 help.push_str(&format!(
                     "; note that this annotation sits on the {kind} itself, not on its pod template, \
@@ -360,11 +407,18 @@ fn legacy_annotations(node: &Node, kind: Kind, prefix: &FieldPath, out: &mut Int
             out.diagnostics.push(
                 Diagnostic::warning(
                     Code::Deprecated,
-                    format!("the `{}` annotation is ignored since Kubernetes 1.8", entry.key),
+                    format!(
+                        "the `{}` annotation is ignored since Kubernetes 1.8",
+                        entry.key
+                    ),
                 )
                 .at(entry.key_at)
                 .label("these init containers never run")
-                .field(prefix.join(&path.child("annotations").key(&entry.key)).to_string())
+                .field(
+                    prefix
+                        .join(&path.child("annotations").key(&entry.key))
+                        .to_string(),
+                )
                 .help(help),
             );
         }
@@ -390,18 +444,41 @@ fn guess_kind(node: &Node) -> Option<Kind> {
 fn fragment(source: &Arc<Source>, node: &Node, index: usize, out: &mut Interpreted) {
     let schema = Schema::get();
     let candidates: [(&str, ShapeId, &str); 5] = [
-        ("pod spec", schema.of::<PodSpec>(), "put these fields under `spec:` of a Pod (apiVersion: v1, kind: Pod, metadata: {name: …})"),
-        ("container", schema.of::<Container>(), "put the container under `spec.containers` of a Pod, or of a workload's pod template"),
-        ("probe", schema.of::<Probe>(), "put it under a container's `livenessProbe`, `readinessProbe` or `startupProbe`"),
-        ("lifecycle", schema.of::<Lifecycle>(), "put it under a container's `lifecycle`"),
-        ("pod template", schema.of::<PodTemplateSpec>(), "put it under `spec.template` of a workload"),
+        (
+            "pod spec",
+            schema.of::<PodSpec>(),
+            "put these fields under `spec:` of a Pod (apiVersion: v1, kind: Pod, metadata: {name: …})",
+        ),
+        (
+            "container",
+            schema.of::<Container>(),
+            "put the container under `spec.containers` of a Pod, or of a workload's pod template",
+        ),
+        (
+            "probe",
+            schema.of::<Probe>(),
+            "put it under a container's `livenessProbe`, `readinessProbe` or `startupProbe`",
+        ),
+        (
+            "lifecycle",
+            schema.of::<Lifecycle>(),
+            "put it under a container's `lifecycle`",
+        ),
+        (
+            "pod template",
+            schema.of::<PodTemplateSpec>(),
+            "put it under `spec.template` of a workload",
+        ),
     ];
     let keys: Vec<&str> = node.entries().iter().map(|e| e.key.as_str()).collect();
     let best = candidates
         .iter()
         .map(|c| {
             let shape = schema.object(c.1);
-            let known = keys.iter().filter(|k| shape.is_some_and(|s| s.field(k).is_some())).count();
+            let known = keys
+                .iter()
+                .filter(|k| shape.is_some_and(|s| s.field(k).is_some()))
+                .count();
             (known, c)
         })
         .filter(|(known, _)| *known > 0 && known * 2 >= keys.len())

@@ -109,7 +109,14 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 for _ in 0..s.replicas.unwrap_or(1).max(0) {
                     let labels = labels([("pod-template-hash", hash.as_str())]);
                     let pod_name = generate_name(&rs_name, rng);
-                    plan.pods.push(make(pod_name, &s.template, labels, owner.clone(), None, rng));
+                    plan.pods.push(make(
+                        pod_name,
+                        &s.template,
+                        labels,
+                        owner.clone(),
+                        None,
+                        rng,
+                    ));
                 }
             }
             Object::ReplicaSet(r) => {
@@ -117,7 +124,14 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let owner = controller_ref(object, &uid);
                 for _ in 0..r.spec.replicas.unwrap_or(1).max(0) {
                     let pod_name = generate_name(&name, rng);
-                    plan.pods.push(make(pod_name, &template, Labels::new(), owner.clone(), None, rng));
+                    plan.pods.push(make(
+                        pod_name,
+                        &template,
+                        Labels::new(),
+                        owner.clone(),
+                        None,
+                        rng,
+                    ));
                 }
             }
             Object::ReplicationController(rc) => {
@@ -126,7 +140,14 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let owner = controller_ref(object, &uid);
                 for _ in 0..spec.replicas.unwrap_or(1).max(0) {
                     let pod_name = generate_name(&name, rng);
-                    plan.pods.push(make(pod_name, &template, Labels::new(), owner.clone(), None, rng));
+                    plan.pods.push(make(
+                        pod_name,
+                        &template,
+                        Labels::new(),
+                        owner.clone(),
+                        None,
+                        rng,
+                    ));
                 }
             }
             Object::StatefulSet(st) => {
@@ -139,7 +160,14 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                         ("statefulset.kubernetes.io/pod-name", pod_name.as_str()),
                         ("apps.kubernetes.io/pod-index", index.as_str()),
                     ]);
-                    let mut pod = make(pod_name.clone(), &s.template, extra, owner.clone(), Some(ordinal), rng);
+                    let mut pod = make(
+                        pod_name.clone(),
+                        &s.template,
+                        extra,
+                        owner.clone(),
+                        Some(ordinal),
+                        rng,
+                    );
                     if let Some(spec) = pod.pod.spec.as_mut() {
                         spec.hostname = Some(pod_name);
                         spec.subdomain = s.service_name.clone();
@@ -151,7 +179,8 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let owner = controller_ref(object, &uid);
                 let extra = labels([("pod-template-generation", "1")]);
                 let pod_name = generate_name(&name, rng);
-                plan.pods.push(make(pod_name, &ds.spec.template, extra, owner, None, rng));
+                plan.pods
+                    .push(make(pod_name, &ds.spec.template, extra, owner, None, rng));
             }
             Object::Job(job) => {
                 let spec = job.spec.clone().unwrap_or_default();
@@ -166,7 +195,11 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                         ("batch.kubernetes.io/controller-uid", uid.as_str()),
                         ("controller-uid", uid.as_str()),
                     ]);
-                    let base = if indexed { format!("{name}-{index}") } else { name.clone() };
+                    let base = if indexed {
+                        format!("{name}-{index}")
+                    } else {
+                        name.clone()
+                    };
                     let pod_name = generate_name(&base, rng);
                     let mut pod = make(pod_name, &spec.template, extra, owner.clone(), None, rng);
                     if indexed {
@@ -174,7 +207,10 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                             .metadata
                             .annotations
                             .get_or_insert_with(BTreeMap::new)
-                            .insert("batch.kubernetes.io/job-completion-index".into(), index.to_string());
+                            .insert(
+                                "batch.kubernetes.io/job-completion-index".into(),
+                                index.to_string(),
+                            );
                     }
                     plan.pods.push(pod);
                 }
@@ -260,7 +296,9 @@ pub fn generate_name(base: &str, rng: &mut fastrand::Rng) -> String {
 /// A random RFC 4122-shaped identifier.
 fn uid(rng: &mut fastrand::Rng) -> String {
     let hex = |n: usize, rng: &mut fastrand::Rng| -> String {
-        (0..n).map(|_| char::from_digit(rng.u32(..16), 16).unwrap_or('0')).collect()
+        (0..n)
+            .map(|_| char::from_digit(rng.u32(..16), 16).unwrap_or('0'))
+            .collect()
     };
     format!(
         "{}-{}-4{}-{}-{}",
@@ -298,7 +336,11 @@ mod tests {
         let name = generate_name("nginx-demo", &mut rng);
         assert!(name.starts_with("nginx-demo-"));
         assert_eq!(name.len(), "nginx-demo-".len() + 5);
-        assert!(name["nginx-demo-".len()..].bytes().all(|c| ALPHANUMS.contains(&c)));
+        assert!(
+            name["nginx-demo-".len()..]
+                .bytes()
+                .all(|c| ALPHANUMS.contains(&c))
+        );
         let long = generate_name(&"a".repeat(80), &mut rng);
         assert_eq!(long.len(), 63);
     }

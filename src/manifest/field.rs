@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::yaml::{Node, Value};
 use super::diagnostic::Position;
+use super::yaml::{Node, Value};
 
 /// A path from a document's root to one field, printed the way Kubernetes prints field errors.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -137,9 +137,16 @@ mod tests {
 
     #[test]
     fn prints_like_kubernetes() {
-        let p = FieldPath::root().child("spec").child("containers").index(0).child("name");
+        let p = FieldPath::root()
+            .child("spec")
+            .child("containers")
+            .index(0)
+            .child("name");
         assert_eq!(p.to_string(), "spec.containers[0].name");
-        let l = FieldPath::root().child("metadata").child("labels").key("app");
+        let l = FieldPath::root()
+            .child("metadata")
+            .child("labels")
+            .key("app");
         assert_eq!(l.to_string(), "metadata.labels[app]");
         assert_eq!(FieldPath::root().to_string(), "<root>");
         assert!(p.starts_with(&FieldPath::root().child("spec")));

@@ -15,7 +15,7 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
     let lines: Vec<&str> = source.text().split('\n').collect();
     let mut diagnostics = Vec::new();
     let mut shifts = LineShifts::default();
-    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut out = Output(String::with_capacity(source.text().len()));
 
     let wrapper = ShellWrapper::detect(&lines);
     if let Some(wrapper) = &wrapper {
@@ -32,19 +32,19 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
         };
         if let Some(wrapper) = &wrapper {
             if let Some(replacement) = wrapper.replacement(index) {
-                out.push(replacement.to_owned());
+                out.line(index, replacement);
                 lexer = Lexer::default();
                 continue;
             }
         }
         if lexer.in_block_scalar(line) {
-            out.push(raw.to_string());
+            out.line(index, raw);
             continue;
         }
         if !lexer.in_quotes() {
             if let Some(d) = elision(line, number) {
                 diagnostics.push(d);
-                out.push(String::new());
+                out.line(index, "");
                 lexer = Lexer::default();
                 continue;
             }
@@ -53,16 +53,39 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
         if shift != 0 {
             shifts.add(number, shift);
         }
-        out.push(fixed + cr);
+        match fixed {
+            Some(fixed) => {
+                out.line(index, &fixed);
+                out.0.push_str(cr);
+            }
+            None => out.line(index, raw),
+        }
     }
 
     (
         diagnostics,
         Repaired {
-            text: out.join("\n"),
+            text: out.0,
             shifts,
         },
     )
+}
+
+/// The repaired text, built line by line.
+struct Output(String);
+
+impl Output {
+    fn line(&mut self, index: usize, text: &str) {
+        if index > 0 {
+            self.0.push('\n');
+        }
+        self.0.push_str(text);
+    }
+}
+
+/// Replaces character `i` in the line's fixed copy, made on the first fix.
+fn fix(fixed: &mut Option<Vec<char>>, chars: &[char], i: usize, c: char) {
+    fixed.get_or_insert_with(|| chars.to_vec())[i] = c;
 }
 
 const DOUBLE_QUOTES: [char; 6] = ['“', '”', '„', '‟', '＂', '″'];
@@ -70,7 +93,10 @@ const SINGLE_QUOTES: [char; 5] = ['‘', '’', '‚', '‛', '＇'];
 const ZERO_WIDTH: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
 
 fn is_unicode_space(c: char) -> bool {
-    matches!(c, '\u{00A0}' | '\u{3000}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}')
+    matches!(
+        c,
+        '\u{00A0}' | '\u{3000}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}'
+    )
 }
 
 fn char_name(c: char) -> String {
@@ -175,6 +201,8 @@ struct Lexer {
     flow_depth: usize,
     /// Indentation of the line that opened a `|` / `>` block scalar.
     block_parent: Option<usize>,
+    /// The current line's characters (kept to save an allocation per line).
+    buffer: Vec<char>,
 }
 
 impl Lexer {
@@ -195,16 +223,19 @@ impl Lexer {
         false
     }
 
-    /// Checks one line; returns it with hazards fixed and the column shift the fix caused.
+    /// Checks one line; returns it with hazards fixed (if it had any) and the column shift the
+    /// fix caused.
     fn scan_line(
         &mut self,
         line: &str,
         number: usize,
         unit: usize,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> (String, isize) {
-        let chars: Vec<char> = line.chars().collect();
-        let mut fixed = chars.clone();
+    ) -> (Option<String>, isize) {
+        let mut chars = std::mem::take(&mut self.buffer);
+        chars.clear();
+        chars.extend(line.chars());
+        let mut fixed: Option<Vec<char>> = None;
         let at = |i: usize, len: usize| Position::new(number, i + 1, len);
         let mut shift = 0isize;
 
@@ -234,7 +265,7 @@ impl Lexer {
                 } else if c != ' ' && !reported_space {
                     reported_space = true;
                     diagnostics.push(non_ascii_space(c, at(i, 1), "in indentation"));
-                    fixed[i] = ' ';
+                    fix(&mut fixed, &chars, i, ' ');
                 }
             }
         }
@@ -277,7 +308,7 @@ impl Lexer {
                     SINGLE_QUOTES.contains(&c)
                 };
                 if closes {
-                    fixed[i] = ascii_for(open);
+                    fix(&mut fixed, &chars, i, ascii_for(open));
                     typographic = None;
                 }
                 i += 1;
@@ -285,12 +316,15 @@ impl Lexer {
             }
             if ZERO_WIDTH.contains(&c) {
                 diagnostics.push(
-                    Diagnostic::error(Code::InvisibleCharacter, format!("invisible {}", char_name(c)))
-                        .at(at(i, 1))
-                        .label("invisible in most editors")
-                        .help("delete it: YAML treats it as part of the text next to it"),
+                    Diagnostic::error(
+                        Code::InvisibleCharacter,
+                        format!("invisible {}", char_name(c)),
+                    )
+                    .at(at(i, 1))
+                    .label("invisible in most editors")
+                    .help("delete it: YAML treats it as part of the text next to it"),
                 );
-                fixed[i] = ' ';
+                fix(&mut fixed, &chars, i, ' ');
                 i += 1;
                 continue;
             }
@@ -307,7 +341,9 @@ impl Lexer {
                 c if scalar_start && (DOUBLE_QUOTES.contains(&c) || SINGLE_QUOTES.contains(&c)) => {
                     let value: String = chars[i + 1..]
                         .iter()
-                        .take_while(|&&x| !DOUBLE_QUOTES.contains(&x) && !SINGLE_QUOTES.contains(&x))
+                        .take_while(|&&x| {
+                            !DOUBLE_QUOTES.contains(&x) && !SINGLE_QUOTES.contains(&x)
+                        })
                         .collect();
                     let ascii = ascii_for(c);
                     diagnostics.push(
@@ -326,7 +362,7 @@ impl Lexer {
                                 .collect::<String>()
                         )),
                     );
-                    fixed[i] = ascii;
+                    fix(&mut fixed, &chars, i, ascii);
                     typographic = Some(c);
                     scalar_start = false;
                 }
@@ -343,18 +379,20 @@ impl Lexer {
                             .label("not a YAML list marker")
                             .help("replace it with an ASCII hyphen `-`"),
                     );
-                    fixed[i] = '-';
+                    fix(&mut fixed, &chars, i, '-');
                 }
-                ':' if next_is_space || (self.flow_depth > 0 && matches!(next, Some(',' | ']' | '}'))) => {
+                ':' if next_is_space
+                    || (self.flow_depth > 0 && matches!(next, Some(',' | ']' | '}'))) =>
+                {
                     separator_seen = self.flow_depth == 0;
                     scalar_start = true;
                 }
                 '：' if next_is_space
                     && (self.flow_depth > 0 || !separator_seen)
                     && i > token_start
-                    && chars[token_start..i]
-                        .iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')) =>
+                    && chars[token_start..i].iter().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')
+                    }) =>
                 {
                     let key: String = chars[token_start..i].iter().collect();
                     diagnostics.push(
@@ -369,7 +407,7 @@ impl Lexer {
                              is read as text, not as the key `{key}`"
                         )),
                     );
-                    fixed[i] = ':';
+                    fix(&mut fixed, &chars, i, ':');
                     separator_seen = self.flow_depth == 0;
                     scalar_start = true;
                 }
@@ -385,7 +423,7 @@ impl Lexer {
                             .label("not YAML punctuation")
                             .help(format!("replace it with `{}`", ascii_for(c))),
                     );
-                    fixed[i] = ascii_for(c);
+                    fix(&mut fixed, &chars, i, ascii_for(c));
                     match c {
                         '［' | '｛' => self.flow_depth += 1,
                         '］' | '｝' => self.flow_depth = self.flow_depth.saturating_sub(1),
@@ -407,10 +445,10 @@ impl Lexer {
                 c if is_unicode_space(c) => {
                     if separator_seen && scalar_start || i > 0 && chars[i - 1] == ':' {
                         diagnostics.push(non_ascii_space(c, at(i, 1), "after a colon"));
-                        fixed[i] = ' ';
+                        fix(&mut fixed, &chars, i, ' ');
                     } else if !scalar_start && next == Some(':') {
                         diagnostics.push(non_ascii_space(c, at(i, 1), "before a colon"));
-                        fixed[i] = ' ';
+                        fix(&mut fixed, &chars, i, ' ');
                     }
                 }
                 c => {
@@ -437,14 +475,16 @@ impl Lexer {
             );
         }
 
-        let mut text: String = fixed.into_iter().collect();
+        let mut text: Option<String> = fixed.map(|f| f.into_iter().collect());
         if tabs > 0 {
             // Expand leading tabs so that later checks can still see the structure.
-            let leading: String = text.chars().take(indent_end).collect();
+            let current = text.unwrap_or_else(|| line.to_owned());
+            let leading: String = current.chars().take(indent_end).collect();
             let expanded = leading.replace('\t', &" ".repeat(unit));
             shift -= (tabs * (unit - 1)) as isize;
-            text = expanded + &text.chars().skip(indent_end).collect::<String>();
+            text = Some(expanded + &current.chars().skip(indent_end).collect::<String>());
         }
+        self.buffer = chars;
         (text, shift)
     }
 }
@@ -539,7 +579,10 @@ impl ShellWrapper {
             out.push(
                 Diagnostic::error(
                     Code::ShellWrapper,
-                    format!("shell here-document around the manifest: `{}`", lines[h.open].trim()),
+                    format!(
+                        "shell here-document around the manifest: `{}`",
+                        lines[h.open].trim()
+                    ),
                 )
                 .at(whole(h.open))
                 .label("shell, not YAML")
@@ -662,7 +705,10 @@ mod tests {
     #[test]
     fn elision_lines_but_not_document_end() {
         let (d, fixed) = run("......\na: 1\n...\n……      \n");
-        assert_eq!(codes(&d), vec![(Code::Elision, 1, 1), (Code::Elision, 4, 1)]);
+        assert_eq!(
+            codes(&d),
+            vec![(Code::Elision, 1, 1), (Code::Elision, 4, 1)]
+        );
         assert_eq!(fixed, "\na: 1\n...\n\n");
     }
 

@@ -36,7 +36,10 @@ impl FileReport {
     }
 
     fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
@@ -56,8 +59,11 @@ pub fn load_inputs(inputs: &[String], recursive: bool) -> Vec<FileReport> {
             if files.is_empty() {
                 reports.push(unreadable(
                     input,
-                    Diagnostic::error(Code::Empty, format!("no .yaml, .yml or .json files in {input}"))
-                        .help("pass manifest files, or use --recursive for subdirectories"),
+                    Diagnostic::error(
+                        Code::Empty,
+                        format!("no .yaml, .yml or .json files in {input}"),
+                    )
+                    .help("pass manifest files, or use --recursive for subdirectories"),
                 ));
             }
             reports.extend(files.iter().map(|f| load_file(f)));
@@ -96,9 +102,8 @@ pub fn load_file(path: &Path) -> FileReport {
         Ok(file) => load_reader(&name, file),
         Err(e) => unreadable(
             &name,
-            Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")).help(
-                "check the path; pass `-` to read a manifest from stdin",
-            ),
+            Diagnostic::error(Code::Io, format!("cannot read {name}: {e}"))
+                .help("check the path; pass `-` to read a manifest from stdin"),
         ),
     }
 }
@@ -107,7 +112,10 @@ pub fn load_file(path: &Path) -> FileReport {
 pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
     let mut bytes = Vec::new();
     if let Err(e) = reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes) {
-        return unreadable(name, Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")));
+        return unreadable(
+            name,
+            Diagnostic::error(Code::Io, format!("cannot read {name}: {e}")),
+        );
     }
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return unreadable(
@@ -128,9 +136,12 @@ pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
             let (line, column) = source.position(offset);
             FileReport {
                 diagnostics: vec![
-                    Diagnostic::error(Code::Io, format!("{name} is not UTF-8 text (byte {offset})"))
-                        .at(Position::new(line, column, 1))
-                        .help("save the manifest as UTF-8"),
+                    Diagnostic::error(
+                        Code::Io,
+                        format!("{name} is not UTF-8 text (byte {offset})"),
+                    )
+                    .at(Position::new(line, column, 1))
+                    .help("save the manifest as UTF-8"),
                 ],
                 manifests: Vec::new(),
                 source,
@@ -147,8 +158,27 @@ fn unreadable(name: &str, diagnostic: Diagnostic) -> FileReport {
     }
 }
 
+/// Stack for analysis: every nesting level of a document costs stack in the parser and the
+/// checks (tens of KiB per level in debug builds), up to [`yaml::MAX_DEPTH`] levels.
+const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
+
 /// Runs every check on `source`: hazards, YAML, schema, API rules.
+///
+/// The work runs on a thread of its own with a stack sized for the deepest document accepted,
+/// so the caller's stack (a 2 MiB test or tokio worker thread) does not matter.
 pub fn analyze(source: Arc<Source>) -> FileReport {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("podlife-analyze".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(scope, || analyze_here(source))
+            .expect("spawning the analysis thread")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn analyze_here(source: Arc<Source>) -> FileReport {
     let (mut diagnostics, mut repaired) = hazards::scan(&source);
     let parsed = yaml::parse_stream(&mut repaired);
     diagnostics.extend(parsed.diagnostics);
@@ -161,8 +191,11 @@ pub fn analyze(source: Arc<Source>) -> FileReport {
     }
     if documents == 0 && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
-            Diagnostic::warning(Code::Empty, format!("{} holds no Kubernetes objects", source.name()))
-                .help("an empty file or only comments; nothing will run"),
+            Diagnostic::warning(
+                Code::Empty,
+                format!("{} holds no Kubernetes objects", source.name()),
+            )
+            .help("an empty file or only comments; nothing will run"),
         );
     }
     diagnostics.sort_by_key(|d| (d.at.map(|a| (a.line, a.column)), d.severity));

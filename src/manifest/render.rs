@@ -89,13 +89,34 @@ impl Report<'_> {
 
 impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Report").field("diagnostic", self.diagnostic).finish()
+        f.debug_struct("Report")
+            .field("diagnostic", self.diagnostic)
+            .finish()
+    }
+}
+
+/// Lines longer than this are not drawn (a minified or generated manifest); the report names
+/// the position instead.
+const MAX_DRAWN_LINE: usize = 400;
+
+impl Report<'_> {
+    /// Whether the source lines can be drawn.
+    fn drawable(&self) -> bool {
+        let long = |at: &Position| self.text.line(at.line).len() > MAX_DRAWN_LINE;
+        self.diagnostic.at.is_some_and(|at| !long(&at))
+            && !self.diagnostic.related.iter().any(|l| long(&l.at))
     }
 }
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        f.write_str(&self.diagnostic.message)?;
+        match self.diagnostic.at {
+            Some(at) if !self.drawable() => {
+                write!(f, " (at {}:{}:{})", self.text.name(), at.line, at.column)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -121,12 +142,13 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.diagnostic.at.map(|_| &self.source as &dyn SourceCode)
+        self.drawable().then_some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let at = self.diagnostic.at?;
-        let primary = LabeledSpan::new_primary_with_span(self.diagnostic.label.clone(), self.span(&at));
+        let at = self.diagnostic.at.filter(|_| self.drawable())?;
+        let primary =
+            LabeledSpan::new_primary_with_span(self.diagnostic.label.clone(), self.span(&at));
         let related = self
             .diagnostic
             .related

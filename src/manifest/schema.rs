@@ -195,14 +195,20 @@ impl Compiler<'_> {
                     let required = schema
                         .get("required")
                         .and_then(Json::as_array)
-                        .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .map(|r| {
+                            r.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     Shape::Object(ObjectShape {
                         name: name.unwrap_or_else(|| "object".to_owned()),
                         fields,
                         required,
                     })
-                } else if let Some(values) = schema.get("additionalProperties").filter(|v| v.is_object()) {
+                } else if let Some(values) =
+                    schema.get("additionalProperties").filter(|v| v.is_object())
+                {
                     Shape::Map(self.inline(values))
                 } else {
                     Shape::Any
@@ -244,10 +250,24 @@ mod tests {
         let lifecycle = schema.object(lifecycle.shape).unwrap();
         assert!(lifecycle.field("preStop").is_some());
         let http = schema
-            .object(schema.object(schema.of::<LifecycleHandler>()).unwrap().field("httpGet").unwrap().shape)
+            .object(
+                schema
+                    .object(schema.of::<LifecycleHandler>())
+                    .unwrap()
+                    .field("httpGet")
+                    .unwrap()
+                    .shape,
+            )
             .unwrap();
-        assert!(matches!(schema.shape(http.field("port").unwrap().shape), Shape::IntOrString));
-        let meta = schema.object(schema.of::<PodTemplateSpec>()).unwrap().field("metadata").unwrap();
+        assert!(matches!(
+            schema.shape(http.field("port").unwrap().shape),
+            Shape::IntOrString
+        ));
+        let meta = schema
+            .object(schema.of::<PodTemplateSpec>())
+            .unwrap()
+            .field("metadata")
+            .unwrap();
         let labels = schema.object(meta.shape).unwrap().field("labels").unwrap();
         assert!(matches!(schema.shape(labels.shape), Shape::Map(_)));
     }

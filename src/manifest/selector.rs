@@ -33,8 +33,14 @@ pub fn map_matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String
 
 /// Whether `selector` has no requirement at all.
 pub fn is_empty(selector: &LabelSelector) -> bool {
-    selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-        && selector.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    selector
+        .match_labels
+        .as_ref()
+        .is_none_or(BTreeMap::is_empty)
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(Vec::is_empty)
 }
 
 #[cfg(test)]
@@ -43,7 +49,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -56,10 +65,19 @@ mod tests {
                 values: Some(vec!["front".into(), "edge".into()]),
             }]),
         };
-        assert!(matches(&selector, &labels(&[("app", "web"), ("tier", "edge")])));
+        assert!(matches(
+            &selector,
+            &labels(&[("app", "web"), ("tier", "edge")])
+        ));
         assert!(!matches(&selector, &labels(&[("app", "web")])));
-        assert!(!matches(&selector, &labels(&[("app", "db"), ("tier", "edge")])));
+        assert!(!matches(
+            &selector,
+            &labels(&[("app", "db"), ("tier", "edge")])
+        ));
         assert!(matches(&LabelSelector::default(), &labels(&[])));
-        assert!(map_matches(&labels(&[("a", "1")]), &labels(&[("a", "1"), ("b", "2")])));
+        assert!(map_matches(
+            &labels(&[("a", "1")]),
+            &labels(&[("a", "1"), ("b", "2")])
+        ));
     }
 }

@@ -39,10 +39,14 @@ pub fn check(
         source,
         diagnostics: Vec::new(),
         error_paths: Vec::new(),
-        ancestors: Vec::new(),
+    };
+    let base = Path {
+        parent: None,
+        step: Step::Base(&path),
+        object: None,
     };
     let json = checker
-        .value(node, shape, &path, owner, !fragment)
+        .value(node, shape, &base, owner, !fragment)
         .unwrap_or_else(|| checker.default_for(shape));
     Checked {
         json,
@@ -56,14 +60,74 @@ struct Checker<'a> {
     source: &'a Source,
     diagnostics: Vec<Diagnostic>,
     error_paths: Vec<FieldPath>,
-    /// Enclosing objects, innermost last, for "this field belongs one level up" hints.
-    ancestors: Vec<(&'static ObjectShape, FieldPath)>,
+}
+
+/// Where the checker is, as a chain of steps on the stack: a [`FieldPath`] is only built
+/// when something is reported, which keeps checking large streams cheap.
+#[derive(Clone, Copy)]
+struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    step: Step<'a>,
+    /// The object shape of the value here, for "this field belongs one level up" hints.
+    object: Option<&'static ObjectShape>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Base(&'a FieldPath),
+    Field(&'a str),
+    Index(usize),
+    Key(&'a str),
+}
+
+impl<'a> Path<'a> {
+    fn step(&'a self, step: Step<'a>) -> Path<'a> {
+        Path {
+            parent: Some(self),
+            step,
+            object: None,
+        }
+    }
+
+    fn child(&'a self, name: &'a str) -> Path<'a> {
+        self.step(Step::Field(name))
+    }
+
+    fn index(&'a self, index: usize) -> Path<'a> {
+        self.step(Step::Index(index))
+    }
+
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        self.step(Step::Key(key))
+    }
+
+    fn field_path(&self) -> FieldPath {
+        let parent = self.parent.map(Path::field_path).unwrap_or_default();
+        match self.step {
+            Step::Base(base) => parent.join(base),
+            Step::Field(name) => parent.child(name),
+            Step::Index(i) => parent.index(i),
+            Step::Key(k) => parent.key(k),
+        }
+    }
+
+    /// Enclosing objects, innermost first, with their paths.
+    fn ancestors(&self) -> impl Iterator<Item = (&'static ObjectShape, &Path<'a>)> {
+        std::iter::successors(self.parent, |p| p.parent).filter_map(|p| p.object.map(|o| (o, p)))
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.field_path().fmt(f)
+    }
 }
 
 impl Checker<'_> {
-    fn report(&mut self, path: &FieldPath, diagnostic: Diagnostic) {
-        self.error_paths.push(path.clone());
+    fn report(&mut self, path: &Path<'_>, diagnostic: Diagnostic) {
+        let path = path.field_path();
         self.diagnostics.push(diagnostic.field(path.to_string()));
+        self.error_paths.push(path);
     }
 
     /// The text of a scalar as the user wrote it.
@@ -81,7 +145,7 @@ impl Checker<'_> {
         &mut self,
         node: &Node,
         shape: ShapeId,
-        path: &FieldPath,
+        path: &Path<'_>,
         owner: Position,
         required: bool,
     ) -> Option<Json> {
@@ -121,7 +185,11 @@ impl Checker<'_> {
                         )
                         .at(node.at)
                         .label("out of range")
-                        .help(format!("use a value between {} and {}", i32::MIN, i32::MAX)),
+                        .help(format!(
+                            "use a value between {} and {}",
+                            i32::MIN,
+                            i32::MAX
+                        )),
                     );
                     return None;
                 }
@@ -151,12 +219,16 @@ impl Checker<'_> {
         &mut self,
         object: &'static ObjectShape,
         entries: &[Entry],
-        path: &FieldPath,
+        path: &Path<'_>,
         owner: Position,
         required: bool,
     ) -> Json {
         let mut out = JsonMap::new();
-        self.ancestors.push((object, path.clone()));
+        let here = Path {
+            object: Some(object),
+            ..*path
+        };
+        let path = &here;
         for (index, entry) in entries.iter().enumerate() {
             let child = path.child(&entry.key);
             if let Some(first) = entries[..index].iter().find(|e| e.key == entry.key) {
@@ -164,7 +236,7 @@ impl Checker<'_> {
                     &child,
                     Diagnostic::error(
                         Code::DuplicateKey,
-                        format!("duplicate field `{}` {}", entry.key, describe_path(path)),
+                        format!("duplicate field `{}` {}", entry.key, describe_path(&path.field_path())),
                     )
                     .at(entry.key_at)
                     .label("second time")
@@ -175,7 +247,9 @@ impl Checker<'_> {
             }
             match object.field(&entry.key) {
                 Some(field) => {
-                    if let Some(v) = self.value(&entry.value, field.shape, &child, entry.key_at, true) {
+                    if let Some(v) =
+                        self.value(&entry.value, field.shape, &child, entry.key_at, true)
+                    {
                         out.insert(entry.key.clone(), v);
                     }
                 }
@@ -188,7 +262,6 @@ impl Checker<'_> {
                 }
             }
         }
-        self.ancestors.pop();
         if required {
             for name in &object.required {
                 let present = entries.iter().any(|e| &e.key == name && !e.value.is_null());
@@ -198,7 +271,10 @@ impl Checker<'_> {
                         &path.child(name),
                         Diagnostic::error(
                             Code::FieldRequired,
-                            format!("missing required field `{name}` {}", describe_path(path)),
+                            format!(
+                                "missing required field `{name}` {}",
+                                describe_path(&path.field_path())
+                            ),
                         )
                         .at(owner)
                         .label(format!("{} needs `{name}`", object.name))
@@ -220,7 +296,7 @@ impl Checker<'_> {
         object: &ObjectShape,
         entry: &Entry,
         siblings: &[Entry],
-        path: &FieldPath,
+        path: &Path<'_>,
     ) -> Option<ShapeId> {
         let key = entry.key.as_str();
         let names = object.fields.iter().map(|f| f.name.as_str());
@@ -250,22 +326,24 @@ impl Checker<'_> {
                 "`{key}` is a field of `{}` (a {}): indent it under `{}`{empty}",
                 sibling.key, owner.name, sibling.key
             ))
-        } else if let Some((owner, at)) = self
-            .ancestors
-            .iter()
-            .rev()
-            .skip(1)
-            .find(|(o, _)| o.field(key).is_some())
-        {
+        } else if let Some((owner, at)) = path.ancestors().find(|(o, _)| o.field(key).is_some()) {
             Some(format!(
                 "`{key}` is a field of the {} {}, not of a {}: move it there",
                 owner.name,
-                describe_path(at),
+                describe_path(&at.field_path()),
                 object.name
             ))
         } else if object.fields.len() <= 12 {
-            let all: Vec<String> = object.fields.iter().map(|f| format!("`{}`", f.name)).collect();
-            Some(format!("a {} has these fields: {}", object.name, all.join(", ")))
+            let all: Vec<String> = object
+                .fields
+                .iter()
+                .map(|f| format!("`{}`", f.name))
+                .collect();
+            Some(format!(
+                "a {} has these fields: {}",
+                object.name,
+                all.join(", ")
+            ))
         } else {
             None
         };
@@ -273,7 +351,10 @@ impl Checker<'_> {
             &path.child(key),
             Diagnostic::error(
                 Code::UnknownField,
-                format!("unknown field `{key}` {}", describe_path(path)),
+                format!(
+                    "unknown field `{key}` {}",
+                    describe_path(&path.field_path())
+                ),
             )
             .at(entry.key_at)
             .label(format!("not a field of {}", object.name))
@@ -282,7 +363,7 @@ impl Checker<'_> {
         continue_as
     }
 
-    fn wrong_type(&mut self, node: &Node, expected: &Shape, path: &FieldPath) {
+    fn wrong_type(&mut self, node: &Node, expected: &Shape, path: &Path<'_>) {
         let schema = self.schema;
         let raw = self.original(node);
         let (wanted, help) = match (expected, &node.value) {
@@ -301,16 +382,23 @@ impl Checker<'_> {
                     "write a single value".to_owned()
                 }),
             ),
-            (Shape::Integer(_) | Shape::Number, Value::Str(s)) if s.trim().parse::<f64>().is_ok() => {
-                ("a number".to_owned(), Some(format!("remove the quotes: {}", s.trim())))
+            (Shape::Integer(_) | Shape::Number, Value::Str(s))
+                if s.trim().parse::<f64>().is_ok() =>
+            {
+                (
+                    "a number".to_owned(),
+                    Some(format!("remove the quotes: {}", s.trim())),
+                )
             }
-            (Shape::Integer(_), Value::Float(_)) => {
-                ("a whole number".to_owned(), Some("Kubernetes counts these in whole units".into()))
-            }
+            (Shape::Integer(_), Value::Float(_)) => (
+                "a whole number".to_owned(),
+                Some("Kubernetes counts these in whole units".into()),
+            ),
             (Shape::Integer(_) | Shape::Number, _) => ("a number".to_owned(), None),
-            (Shape::Boolean, Value::Str(s)) if matches!(s.as_str(), "true" | "false") => {
-                ("true or false".to_owned(), Some(format!("remove the quotes: {s}")))
-            }
+            (Shape::Boolean, Value::Str(s)) if matches!(s.as_str(), "true" | "false") => (
+                "true or false".to_owned(),
+                Some(format!("remove the quotes: {s}")),
+            ),
             (Shape::Boolean, _) => ("true or false".to_owned(), None),
             (Shape::IntOrString, _) => ("a number or a name".to_owned(), None),
             (Shape::Quantity, _) => ("a quantity such as 500m or 1Gi".to_owned(), None),
@@ -399,11 +487,17 @@ fn required_help(object: &str, field: &str, entries: &[Entry]) -> Option<String>
                     "add `selector: {{matchLabels: {{{labels}}}}}` to match the template's labels \
                      (apps/v1 no longer defaults it)"
                 ),
-                None => "add a `selector` whose matchLabels match `template.metadata.labels`".to_owned(),
+                None => {
+                    "add a `selector` whose matchLabels match `template.metadata.labels`".to_owned()
+                }
             })
         }
-        ("Container", "name") => Some("give the container a name (a DNS label such as `web`)".to_owned()),
-        (_, "containers") => Some("a pod needs at least one container under `containers`".to_owned()),
+        ("Container", "name") => {
+            Some("give the container a name (a DNS label such as `web`)".to_owned())
+        }
+        (_, "containers") => {
+            Some("a pod needs at least one container under `containers`".to_owned())
+        }
         _ => None,
     }
 }

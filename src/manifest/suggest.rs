@@ -50,7 +50,10 @@ mod tests {
     #[test]
     fn abbreviations_and_misses() {
         let probe = ["initialDelaySeconds", "periodSeconds", "timeoutSeconds"];
-        assert_eq!(did_you_mean("initialDelay", probe), Some("initialDelaySeconds"));
+        assert_eq!(
+            did_you_mean("initialDelay", probe),
+            Some("initialDelaySeconds")
+        );
         assert_eq!(did_you_mean("period", probe), Some("periodSeconds"));
         assert_eq!(did_you_mean("banana", probe), None);
         assert_eq!(did_you_mean("x", HTTP), None);

@@ -1,20 +1,21 @@
 //! YAML text → a tree of [`Node`]s that remember where in the original file they came from.
 //!
-//! Parsing is serde-saphyr's (pure Rust, budgets against alias bombs and deep nesting). The
-//! stream is split into documents at `---` lines first, so a syntax error in one document does
+//! Parsing is granit-parser's (the pure-Rust parser under serde-saphyr), turned into nodes here
+//! with the scalar rules of Kubernetes' own YAML reader and with limits on nesting and alias
+//! expansion. The stream is split into documents at `---` lines first, so a syntax error in one document does
 //! not hide the others. When a key is indented so that YAML reads it as part of the previous
 //! value (the seed's `- image: sample:v2` / `     name: war`), the slip is reported and the
 //! block is re-aligned, so that the rest of the document is still checked.
 
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Location, Spanned};
+use std::collections::HashMap;
+
+use granit_parser::{Event, Options as ParserOptions, Parser, ScalarStyle, ScanError, Span};
 
 use super::diagnostic::{Code, Diagnostic, Position};
 use super::repair::{LineShifts, Repaired};
 
 /// Deepest nesting accepted; Kubernetes objects nest about 15 levels.
-pub const MAX_DEPTH: usize = 100;
+pub const MAX_DEPTH: usize = 64;
 /// Repairs tried per document before giving up on its syntax.
 const MAX_REPAIRS: usize = 20;
 
@@ -101,54 +102,74 @@ pub struct Parsed {
 
 /// Parses every document of `repaired`, re-aligning mis-indented blocks (recorded in its shifts).
 pub fn parse_stream(repaired: &mut Repaired) -> Parsed {
-    let mut lines = repaired.lines();
     let mut parsed = Parsed::default();
-    for chunk in split_documents(&lines) {
+    let mut starts = line_starts(&repaired.text);
+    for chunk in split_documents(&repaired.text) {
         let mut repairs = 0;
         loop {
-            let text = lines[chunk.clone()].join("\n");
-            match parse_chunk(&text) {
-                Ok(raws) => {
-                    let offset = chunk.start;
-                    parsed.documents.extend(
-                        raws.into_iter()
-                            .map(|raw| convert(raw, offset, &repaired.shifts))
-                            .filter(|node| !node.is_null()),
-                    );
+            let text = chunk_text(&repaired.text, &starts, &chunk);
+            match parse_chunk(text, chunk.start, &repaired.shifts) {
+                Ok(documents) => {
+                    parsed
+                        .documents
+                        .extend(documents.into_iter().filter(|node| !node.is_null()));
                     break;
                 }
                 Err(err) => {
-                    let location = err.location();
-                    let line = location.map_or(chunk.start + 1, |l| l.line() as usize + chunk.start);
-                    let column = location.map_or(1, |l| l.column() as usize);
+                    let line = err.line + chunk.start;
+                    let column = err.column;
                     if repairs < MAX_REPAIRS && is_mapping_in_scalar(&err) {
-                        if let Some(d) = realign_key(&mut lines, line, chunk.clone(), &mut repaired.shifts) {
+                        let mut lines = repaired.lines();
+                        if let Some(d) =
+                            realign_key(&mut lines, line, chunk.clone(), &mut repaired.shifts)
+                        {
+                            repaired.set_lines(&lines);
+                            starts = line_starts(&repaired.text);
                             parsed.diagnostics.push(d);
                             repairs += 1;
                             continue;
                         }
                     }
-                    parsed
-                        .diagnostics
-                        .push(syntax_error(&err, line, repaired.shifts.original_column(line, column)));
+                    parsed.diagnostics.push(syntax_error(
+                        &err,
+                        line,
+                        repaired.shifts.original_column(line, column),
+                    ));
                     break;
                 }
             }
         }
     }
-    repaired.set_lines(&lines);
     parsed
 }
 
+/// Byte offset of the start of each line.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// The text of lines `chunk` (0-based, end exclusive), without allocating.
+fn chunk_text<'t>(text: &'t str, starts: &[usize], chunk: &std::ops::Range<usize>) -> &'t str {
+    let start = starts.get(chunk.start).copied().unwrap_or(text.len());
+    let end = starts
+        .get(chunk.end)
+        .map_or(text.len(), |&e| e.saturating_sub(1));
+    &text[start..end.max(start)]
+}
+
 /// Line ranges of the documents of a stream: a `---` line starts one, a `...` line ends one.
-fn split_documents(lines: &[String]) -> Vec<std::ops::Range<usize>> {
+fn split_documents(text: &str) -> Vec<std::ops::Range<usize>> {
     let marker = |line: &str, m: &str| {
         line.strip_prefix(m)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
     };
     let mut chunks = Vec::new();
     let mut start = 0;
-    for (i, line) in lines.iter().enumerate() {
+    let mut count = 0;
+    for (i, line) in text.split('\n').enumerate() {
+        count = i + 1;
         if marker(line, "---") && i > start {
             chunks.push(start..i);
             start = i;
@@ -157,61 +178,73 @@ fn split_documents(lines: &[String]) -> Vec<std::ops::Range<usize>> {
             start = i + 1;
         }
     }
-    if start < lines.len() {
-        chunks.push(start..lines.len());
+    if start < count {
+        chunks.push(start..count);
     }
     chunks
 }
 
-fn options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH;
-    budget.max_documents = 16;
-    budget.max_nodes = 2_000_000;
-    budget.max_events = 4_000_000;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
-    options.alias_limits.max_total_replayed_events = 100_000;
+fn parser_options() -> ParserOptions {
+    let mut options = ParserOptions::default();
+    // The parser recurses per level: stop it just past what documents may use.
+    options.block_nesting_limit = MAX_DEPTH + 1;
+    options.flow_nesting_limit = MAX_DEPTH + 1;
+    options.emit_comments = false;
     options
 }
 
-fn parse_chunk(text: &str) -> Result<Vec<Spanned<Raw>>, serde_saphyr::Error> {
-    serde_saphyr::from_multiple_with_options(text, options())
+/// Why a chunk did not parse.
+struct ParseError {
+    message: String,
+    /// 1-based line and column inside the chunk.
+    line: usize,
+    column: usize,
+    too_big: bool,
 }
 
-fn is_mapping_in_scalar(err: &serde_saphyr::Error) -> bool {
-    message(err).contains("mapping values are not allowed")
+impl ParseError {
+    fn at(span: &Span, message: String, too_big: bool) -> Self {
+        Self {
+            message,
+            line: span.start.line(),
+            column: span.start.col() + 1,
+            too_big,
+        }
+    }
 }
 
-fn message(err: &serde_saphyr::Error) -> String {
-    use serde_saphyr::MessageFormatter;
-    serde_saphyr::UserMessageFormatter
-        .format_message(err.without_snippet())
-        .into_owned()
+impl From<ScanError> for ParseError {
+    fn from(e: ScanError) -> Self {
+        let message = e.info();
+        let too_big = message.contains("recursion limit") || message.contains("nesting");
+        Self {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message,
+            too_big,
+        }
+    }
 }
 
-fn syntax_error(err: &serde_saphyr::Error, line: usize, column: usize) -> Diagnostic {
-    let text = message(err);
-    let too_big = matches!(
-        err.without_snippet(),
-        serde_saphyr::Error::Budget { .. }
-            | serde_saphyr::Error::AliasReplayLimitExceeded { .. }
-            | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
-            | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
-    ) || ["budget", "nesting", "recursion limit", "too large or too complex"]
-        .iter()
-        .any(|needle| text.contains(needle));
-    let d = if too_big {
-        Diagnostic::error(Code::InputTooLarge, format!("YAML too large or too deep: {text}"))
-            .help(format!(
-                "podlife accepts manifests nested at most {MAX_DEPTH} levels deep and bounded alias \
+fn is_mapping_in_scalar(err: &ParseError) -> bool {
+    err.message.contains("mapping values are not allowed")
+}
+
+fn syntax_error(err: &ParseError, line: usize, column: usize) -> Diagnostic {
+    let text = &err.message;
+    let d = if err.too_big {
+        Diagnostic::error(
+            Code::InputTooLarge,
+            format!("YAML too large or too deep: {text}"),
+        )
+        .help(format!(
+            "podlife accepts manifests nested at most {MAX_DEPTH} levels deep and bounded alias \
                  expansion (this guards against 'billion laughs' alias bombs)"
-            ))
+        ))
     } else {
         Diagnostic::error(Code::YamlSyntax, format!("YAML syntax error: {text}"))
     };
-    d.at(Position::new(line, column, 1)).label(text)
+    d.at(Position::new(line, column, 1)).label(text.clone())
 }
 
 /// The seed's slip: a key indented deeper than the key above it, which YAML then reads as a
@@ -241,7 +274,11 @@ fn realign_key(
         return None;
     }
     let delta = indent - column;
-    let at = Position::new(line, shifts.original_column(line, indent + 1), key.chars().count());
+    let at = Position::new(
+        line,
+        shifts.original_column(line, indent + 1),
+        key.chars().count(),
+    );
     let prev_at = Position::new(
         above + 1,
         shifts.original_column(above + 1, column + 1),
@@ -252,7 +289,9 @@ fn realign_key(
         format!("`{key}` is indented more than `{prev_key}` above it"),
     )
     .at(at)
-    .label(format!("YAML reads this line as part of the value `{prev_value}`"))
+    .label(format!(
+        "YAML reads this line as part of the value `{prev_value}`"
+    ))
     .related(prev_at, format!("`{key}` should line up with `{prev_key}`"))
     .help(format!(
         "remove {delta} space{} before `{key}` (and before the lines that belong to it) so that it \
@@ -288,114 +327,325 @@ fn mapping_key(s: &str) -> Option<&str> {
     (ok && (after.is_empty() || after.starts_with([' ', '\t', '\r']))).then_some(key)
 }
 
-/// A YAML node as serde-saphyr delivers it, with locations relative to its chunk.
-#[derive(Debug)]
-enum Raw {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Raw>>),
-    Map(Vec<(Spanned<String>, Spanned<Raw>)>),
+/// Nodes that aliases may copy into one document (the 'billion laughs' guard).
+const MAX_ALIAS_NODES: usize = 100_000;
+
+/// An open collection while its events arrive.
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        at: Position,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        key: Option<(String, Position)>,
+        at: Position,
+        anchor: usize,
+    },
 }
 
-impl<'de> Deserialize<'de> for Raw {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RawVisitor;
-        impl<'de> Visitor<'de> for RawVisitor {
-            type Value = Raw;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any YAML value")
-            }
-            fn visit_unit<E>(self) -> Result<Raw, E> {
-                Ok(Raw::Null)
-            }
-            fn visit_none<E>(self) -> Result<Raw, E> {
-                Ok(Raw::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Raw, D::Error> {
-                Raw::deserialize(d)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
-                Ok(Raw::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
-                Ok(Raw::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
-                Ok(i64::try_from(v).map_or(Raw::Float(v as f64), Raw::Int))
-            }
-            fn visit_i128<E>(self, v: i128) -> Result<Raw, E> {
-                Ok(i64::try_from(v).map_or(Raw::Float(v as f64), Raw::Int))
-            }
-            fn visit_u128<E>(self, v: u128) -> Result<Raw, E> {
-                Ok(i64::try_from(v).map_or(Raw::Float(v as f64), Raw::Int))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
-                Ok(Raw::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
-                Ok(Raw::Str(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Raw, E> {
-                Ok(Raw::Str(v))
-            }
-            fn visit_bytes<E>(self, v: &[u8]) -> Result<Raw, E> {
-                Ok(Raw::Str(String::from_utf8_lossy(v).into_owned()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
+/// Builds [`Node`]s from parser events, with positions in the original text.
+struct Builder<'a> {
+    /// Lines before the chunk.
+    offset: usize,
+    shifts: &'a LineShifts,
+    stack: Vec<Frame>,
+    /// Anchored nodes and their sizes, by anchor id.
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    documents: Vec<Node>,
+}
+
+/// Parses one chunk (one document, usually) into nodes positioned in the original text.
+fn parse_chunk(text: &str, offset: usize, shifts: &LineShifts) -> Result<Vec<Node>, ParseError> {
+    let mut builder = Builder {
+        offset,
+        shifts,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        documents: Vec::new(),
+    };
+    for item in Parser::new_from_str_with_options(text, parser_options()) {
+        let (event, span) = item?;
+        builder.event(event, &span)?;
+    }
+    Ok(builder.documents)
+}
+
+impl Builder<'_> {
+    fn position(&self, span: &Span) -> Position {
+        let line = span.start.line() + self.offset;
+        let column = self.shifts.original_column(line, span.start.col() + 1);
+        let len = if span.end.line() == span.start.line() {
+            span.end.index().saturating_sub(span.start.index())
+        } else {
+            0
+        };
+        Position::new(line, column, len)
+    }
+
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), ParseError> {
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let at = self.position(span);
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = self.stack.last_mut()
+                {
+                    // Keys stay text, as JSON object keys do.
+                    *key = Some((value.into_owned(), at));
+                    return Ok(());
                 }
-                Ok(Raw::Seq(items))
+                let node = Node {
+                    value: resolve_scalar(&value, style, tag.as_deref().map(|t| t.suffix())),
+                    at,
+                };
+                self.anchor(anchor, &node, 1);
+                self.attach(node, span)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let value = map.next_value()?;
-                    entries.push((key, value));
+            Event::SequenceStart(_, anchor, _) => {
+                let at = self.position(span);
+                self.open(
+                    Frame::Seq {
+                        items: Vec::new(),
+                        at,
+                        anchor,
+                    },
+                    span,
+                )
+            }
+            Event::MappingStart(_, anchor, _) => {
+                let at = self.position(span);
+                self.open(
+                    Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        at,
+                        anchor,
+                    },
+                    span,
+                )
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, at, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { items, at, anchor }) => (Value::Seq(items), at, anchor),
+                    Some(Frame::Map {
+                        entries,
+                        at,
+                        anchor,
+                        ..
+                    }) => (Value::Map(merge_keys(entries)), at, anchor),
+                    None => return Ok(()),
+                };
+                let node = Node { value, at };
+                if anchor != 0 {
+                    self.anchor(anchor, &node, size(&node));
                 }
-                Ok(Raw::Map(entries))
+                self.attach(node, span)
             }
+            Event::Alias(id) => {
+                let Some((node, nodes)) = self.anchors.get(&id) else {
+                    return Err(ParseError::at(
+                        span,
+                        "alias to an unknown anchor".into(),
+                        false,
+                    ));
+                };
+                self.alias_nodes += nodes;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(ParseError::at(
+                        span,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        true,
+                    ));
+                }
+                let mut node = node.clone();
+                node.at = self.position(span);
+                self.attach(node, span)
+            }
+            Event::UnresolvedAlias(name) => Err(ParseError::at(
+                span,
+                format!("alias `*{name}` refers to no anchor defined before it"),
+                false,
+            )),
+            _ => Ok(()),
         }
-        deserializer.deserialize_any(RawVisitor)
+    }
+
+    fn open(&mut self, frame: Frame, span: &Span) -> Result<(), ParseError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(ParseError::at(
+                span,
+                format!("nested more than {MAX_DEPTH} levels deep"),
+                true,
+            ));
+        }
+        if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
+            return Err(complex_key(span));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn anchor(&mut self, anchor: usize, node: &Node, nodes: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), nodes));
+        }
+    }
+
+    /// Adds a finished node to its parent, or makes it a document.
+    fn attach(&mut self, node: Node, span: &Span) -> Result<(), ParseError> {
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some((key, key_at)) => entries.push(Entry {
+                    key,
+                    key_at,
+                    value: node,
+                }),
+                // An alias used as a key: its text is the key.
+                None => match scalar_text(&node) {
+                    Some(text) => *key = Some((text, node.at)),
+                    None => return Err(complex_key(span)),
+                },
+            },
+        }
+        Ok(())
     }
 }
 
-fn position(location: &Location, line_offset: usize, shifts: &LineShifts) -> Position {
-    let line = location.line() as usize + line_offset;
-    let column = shifts.original_column(line, location.column() as usize);
-    Position::new(line, column, location.span().len() as usize)
+fn complex_key(span: &Span) -> ParseError {
+    ParseError::at(
+        span,
+        "a list or mapping as a mapping key is not supported".into(),
+        false,
+    )
 }
 
-fn convert(raw: Spanned<Raw>, offset: usize, shifts: &LineShifts) -> Node {
-    let at = position(&raw.referenced, offset, shifts);
-    let value = match raw.value {
-        Raw::Null => Value::Null,
-        Raw::Bool(b) => Value::Bool(b),
-        Raw::Int(i) => Value::Int(i),
-        Raw::Float(f) => Value::Float(f),
-        Raw::Str(s) => Value::Str(s),
-        Raw::Seq(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|item| convert(item, offset, shifts))
-                .collect(),
-        ),
-        Raw::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(key, value)| Entry {
-                    key_at: position(&key.referenced, offset, shifts),
-                    key: key.value,
-                    value: convert(value, offset, shifts),
-                })
-                .collect(),
-        ),
+/// Number of nodes in `node`, for the alias budget.
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|e| size(&e.value)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+fn scalar_text(node: &Node) -> Option<String> {
+    Some(match &node.value {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        Value::Seq(_) | Value::Map(_) => return None,
+    })
+}
+
+/// `<<: *base` merge keys: a mapping gets the merged mappings' entries it does not set itself.
+fn merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
+    if !entries.iter().any(|e| e.key == "<<") {
+        return entries;
+    }
+    let (merges, mut own): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|e| e.key == "<<");
+    for merge in merges {
+        let sources = match merge.value.value {
+            Value::Seq(items) => items,
+            _ => vec![merge.value],
+        };
+        for source in sources {
+            if let Value::Map(inherited) = source.value {
+                for entry in inherited {
+                    if !own.iter().any(|e| e.key == entry.key) {
+                        own.push(entry);
+                    }
+                }
+            }
+        }
+    }
+    own
+}
+
+/// Types a scalar the way Kubernetes' YAML reader (go-yaml v2, YAML 1.1 rules) does, so that
+/// `version: 1.0`, `enabled: yes` and `mode: 0644` mean here what they mean to kubectl.
+pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    if style != ScalarStyle::Plain || tag == Some("str") {
+        return Value::Str(text.to_owned());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Value::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
     };
-    Node { value, at }
+    if let Some(i) = parse_integer(unsigned) {
+        return Value::Int(if negative { -i } else { i });
+    }
+    if is_decimal(unsigned) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_owned())
+}
+
+/// YAML 1.1 integers: decimal, `0x` hex, `0b` binary, `0` or `0o` octal, `_` separators.
+fn parse_integer(s: &str) -> Option<i64> {
+    if s.is_empty() || s.starts_with('_') {
+        return None;
+    }
+    let s: String = s.chars().filter(|&c| c != '_').collect();
+    let (digits, radix) = if let Some(hex) = s.strip_prefix("0x") {
+        (hex, 16)
+    } else if let Some(bin) = s.strip_prefix("0b") {
+        (bin, 2)
+    } else if let Some(oct) = s.strip_prefix("0o") {
+        (oct, 8)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s.as_str(), 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    i64::from_str_radix(digits, radix).ok()
+}
+
+/// `1.5`, `.5`, `1.`, `1e3`, `1.5E-3`, `12345678901234567890` (an integer too big for i64).
+fn is_decimal(s: &str) -> bool {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b == b'_');
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => {
+            (a.is_empty() || digits(a))
+                && (b.is_empty() || digits(b))
+                && !(a.is_empty() && b.is_empty())
+        }
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(|e| digits(e.trim_start_matches(['+', '-'])))
 }
 
 #[cfg(test)]
@@ -432,13 +682,17 @@ mod tests {
 
     #[test]
     fn mis_indented_key_is_realigned() {
-        let p = parse("containers:\n- image: x:v2\n     name: war\n     lifecycle:\n      a: 1\nnext: 1\n");
+        let p = parse(
+            "containers:\n- image: x:v2\n     name: war\n     lifecycle:\n      a: 1\nnext: 1\n",
+        );
         assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
         let d = &p.diagnostics[0];
         assert_eq!(d.code, Code::YamlIndentation);
         assert_eq!((d.at.unwrap().line, d.at.unwrap().column), (3, 6));
         let item = &p.documents[0].get("containers").unwrap();
-        let Value::Seq(items) = &item.value else { panic!() };
+        let Value::Seq(items) = &item.value else {
+            panic!()
+        };
         let name = items[0].entry("name").unwrap();
         // Positions are those of the original text.
         assert_eq!((name.key_at.line, name.key_at.column), (3, 6));
@@ -458,13 +712,23 @@ mod tests {
         }
         let p = parse(&text);
         assert_eq!(p.documents.len(), 0);
-        assert_eq!(p.diagnostics[0].code, Code::InputTooLarge, "{:?}", p.diagnostics);
+        assert_eq!(
+            p.diagnostics[0].code,
+            Code::InputTooLarge,
+            "{:?}",
+            p.diagnostics
+        );
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let text = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
         let p = parse(&text);
-        assert_eq!(p.diagnostics[0].code, Code::InputTooLarge, "{:?}", p.diagnostics);
+        assert_eq!(
+            p.diagnostics[0].code,
+            Code::InputTooLarge,
+            "{:?}",
+            p.diagnostics
+        );
     }
 }

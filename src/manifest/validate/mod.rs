@@ -62,7 +62,11 @@ impl FieldError {
         Self::new(path, ErrorKind::Required, detail)
     }
 
-    pub fn invalid(path: FieldPath, value: impl std::fmt::Display, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        path: FieldPath,
+        value: impl std::fmt::Display,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(path, ErrorKind::Invalid(value.to_string()), detail)
     }
 
@@ -112,7 +116,10 @@ impl FieldError {
             ErrorKind::Forbidden => detail(format!("{path}: Forbidden")),
             ErrorKind::NotSupported(v, supported) => {
                 let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
-                format!("{path}: Unsupported value: {v}: supported values: {}", list.join(", "))
+                format!(
+                    "{path}: Unsupported value: {v}: supported values: {}",
+                    list.join(", ")
+                )
             }
             ErrorKind::Duplicate(v) => detail(format!("{path}: Duplicate value: {v}")),
             ErrorKind::NotFound(v) => detail(format!("{path}: Not found: {v}")),
@@ -218,14 +225,27 @@ mod tests {
             "spec.restartPolicy: Unsupported value: \"always\": supported values: \"Always\", \"OnFailure\", \"Never\""
         );
         assert_eq!(e.help.as_deref(), Some("did you mean `Always`?"));
-        let p = FieldPath::root().child("spec").child("containers").index(0).child("image");
-        assert_eq!(FieldError::required(p, "").message(), "spec.containers[0].image: Required value");
+        let p = FieldPath::root()
+            .child("spec")
+            .child("containers")
+            .index(0)
+            .child("image");
+        assert_eq!(
+            FieldError::required(p, "").message(),
+            "spec.containers[0].image: Required value"
+        );
     }
 
     #[test]
     fn prefixes_join() {
         let prefix = FieldPath::root().child("items").index(2);
-        let path = FieldPath::root().child("metadata").child("labels").key("a.b/c");
-        assert_eq!(prefix.join(&path).to_string(), "items[2].metadata.labels[a.b/c]");
+        let path = FieldPath::root()
+            .child("metadata")
+            .child("labels")
+            .key("a.b/c");
+        assert_eq!(
+            prefix.join(&path).to_string(),
+            "items[2].metadata.labels[a.b/c]"
+        );
     }
 }

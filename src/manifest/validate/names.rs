@@ -21,7 +21,8 @@ characters, '-', '_' or '.', and must start and end with an alphanumeric charact
 fn label_chars(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -78,7 +79,9 @@ pub fn is_valid_port_name(s: &str) -> Result<(), Vec<String>> {
         .bytes()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
     {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_owned());
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_owned(),
+        );
     }
     if s.contains("--") {
         errs.push("must not contain consecutive hyphens".to_owned());

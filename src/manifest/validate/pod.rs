@@ -111,7 +111,11 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<Fiel
     let os_name = Some(spec.os.as_ref().map(|os| os.name.clone()));
     let mut names: HashSet<&str> = HashSet::new();
     let lists = [
-        ("initContainers", spec.init_containers.as_deref().unwrap_or(&[]), true),
+        (
+            "initContainers",
+            spec.init_containers.as_deref().unwrap_or(&[]),
+            true,
+        ),
         ("containers", spec.containers.as_slice(), false),
     ];
     for (list, containers, init) in lists {
@@ -144,7 +148,11 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<Fiel
     }
 }
 
-fn validate_volumes(volumes: &[Volume], path: &FieldPath, errors: &mut Vec<FieldError>) -> Vec<String> {
+fn validate_volumes(
+    volumes: &[Volume],
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
     let mut seen = HashSet::new();
     for (i, volume) in volumes.iter().enumerate() {
         let vpath = path.child("volumes").index(i);
@@ -193,7 +201,11 @@ pub fn validate_container(
             ));
         }
     }
-    if container.image.as_deref().is_none_or(|i| i.trim().is_empty()) {
+    if container
+        .image
+        .as_deref()
+        .is_none_or(|i| i.trim().is_empty())
+    {
         errors.push(
             FieldError::required(path.child("image"), "")
                 .help("name the image the container runs, e.g. `image: busybox:1.36`"),
@@ -250,7 +262,11 @@ pub fn validate_container(
     if let Some(policy) = &container.image_pull_policy {
         const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
         if !POLICIES.contains(&policy.as_str()) {
-            errors.push(FieldError::not_supported(path.child("imagePullPolicy"), policy, &POLICIES));
+            errors.push(FieldError::not_supported(
+                path.child("imagePullPolicy"),
+                policy,
+                &POLICIES,
+            ));
         }
     }
     if let Some(policy) = &container.termination_message_policy {
@@ -266,18 +282,31 @@ pub fn validate_container(
     if let Some(policy) = &container.restart_policy {
         match ctx.role {
             ContainerRole::App => errors.push(
-                FieldError::forbidden(path.child("restartPolicy"), "may not be set for non-init containers")
-                    .help("the pod's `spec.restartPolicy` decides restarts of app containers"),
+                FieldError::forbidden(
+                    path.child("restartPolicy"),
+                    "may not be set for non-init containers",
+                )
+                .help("the pod's `spec.restartPolicy` decides restarts of app containers"),
             ),
-            _ if policy != "Always" => {
-                errors.push(FieldError::not_supported(path.child("restartPolicy"), policy, &["Always"]))
-            }
+            _ if policy != "Always" => errors.push(FieldError::not_supported(
+                path.child("restartPolicy"),
+                policy,
+                &["Always"],
+            )),
             _ => {}
         }
     }
     let probes = [
-        ("livenessProbe", &container.liveness_probe, ProbeKind::Liveness),
-        ("readinessProbe", &container.readiness_probe, ProbeKind::Readiness),
+        (
+            "livenessProbe",
+            &container.liveness_probe,
+            ProbeKind::Liveness,
+        ),
+        (
+            "readinessProbe",
+            &container.readiness_probe,
+            ProbeKind::Readiness,
+        ),
         ("startupProbe", &container.startup_probe, ProbeKind::Startup),
     ];
     for (name, probe, kind) in probes {
@@ -298,7 +327,11 @@ pub fn validate_container(
 }
 
 fn init_forbidden(path: FieldPath) -> FieldError {
-    FieldError::forbidden(path, "may not be set for init containers without restartPolicy=Always").help(
+    FieldError::forbidden(
+        path,
+        "may not be set for init containers without restartPolicy=Always",
+    )
+    .help(
         "an init container runs to completion before the app starts, so it has no probes or hooks; \
          make it a sidecar with `restartPolicy: Always` if it must keep running",
     )
@@ -315,7 +348,10 @@ fn validate_ports(ports: &[ContainerPort], path: &FieldPath, errors: &mut Vec<Fi
                 "must be between 1 and 65535, inclusive",
             ));
         }
-        if let Some(host) = port.host_port.filter(|p| *p != 0 && !(1..=65535).contains(p)) {
+        if let Some(host) = port
+            .host_port
+            .filter(|p| *p != 0 && !(1..=65535).contains(p))
+        {
             errors.push(FieldError::invalid(
                 ppath.child("hostPort"),
                 host,
@@ -340,7 +376,11 @@ fn validate_ports(ports: &[ContainerPort], path: &FieldPath, errors: &mut Vec<Fi
         if let Some(protocol) = &port.protocol {
             const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
             if !PROTOCOLS.contains(&protocol.as_str()) {
-                errors.push(FieldError::not_supported(ppath.child("protocol"), protocol, &PROTOCOLS));
+                errors.push(FieldError::not_supported(
+                    ppath.child("protocol"),
+                    protocol,
+                    &PROTOCOLS,
+                ));
             }
         }
     }

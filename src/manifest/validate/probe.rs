@@ -138,12 +138,19 @@ pub fn validate_lifecycle(
     if let Some(signal) = &lifecycle.stop_signal {
         let path = path.child("stopSignal");
         if !is_signal_name(signal) {
-            errors.push(FieldError::not_supported(path.clone(), signal, &COMMON_SIGNALS));
+            errors.push(FieldError::not_supported(
+                path.clone(),
+                signal,
+                &COMMON_SIGNALS,
+            ));
         }
         if ctx.os_name == Some(None) {
             errors.push(
-                FieldError::forbidden(path, "may not be set for containers with empty `spec.os.name`")
-                    .help("add `os: {name: linux}` to the pod spec"),
+                FieldError::forbidden(
+                    path,
+                    "may not be set for containers with empty `spec.os.name`",
+                )
+                .help("add `os: {name: linux}` to the pod spec"),
             );
         }
     }
@@ -219,7 +226,11 @@ fn validate_hook(
 /// Exactly one handler: Kubernetes' "must specify a handler type" / "may not specify more
 /// than 1 handler type".
 fn one_handler(handlers: &[(&str, bool)], path: &FieldPath, errors: &mut Vec<FieldError>) {
-    let set: Vec<&str> = handlers.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect();
+    let set: Vec<&str> = handlers
+        .iter()
+        .filter(|(_, s)| *s)
+        .map(|(n, _)| *n)
+        .collect();
     let names: Vec<String> = handlers.iter().map(|(n, _)| format!("`{n}`")).collect();
     match set.as_slice() {
         [] => errors.push(
@@ -230,8 +241,11 @@ fn one_handler(handlers: &[(&str, bool)], path: &FieldPath, errors: &mut Vec<Fie
         [first, rest @ ..] => {
             for extra in rest {
                 errors.push(
-                    FieldError::forbidden(path.child(extra), "may not specify more than 1 handler type")
-                        .help(format!("keep `{first}` or `{extra}`, not both")),
+                    FieldError::forbidden(
+                        path.child(extra),
+                        "may not specify more than 1 handler type",
+                    )
+                    .help(format!("keep `{first}` or `{extra}`, not both")),
                 );
             }
         }
@@ -257,7 +271,11 @@ fn validate_http_get(
     validate_port(&http.port, &path.child("port"), ctx, what, errors);
     if let Some(scheme) = &http.scheme {
         if scheme != "HTTP" && scheme != "HTTPS" {
-            errors.push(FieldError::not_supported(path.child("scheme"), scheme, &["HTTP", "HTTPS"]));
+            errors.push(FieldError::not_supported(
+                path.child("scheme"),
+                scheme,
+                &["HTTP", "HTTPS"],
+            ));
         }
     }
     for (i, header) in http.http_headers.iter().flatten().enumerate() {
@@ -311,7 +329,8 @@ pub fn validate_port(
         }
         IntOrString::String(name) => {
             if let Err(reasons) = is_valid_port_name(name) {
-                let mut e = FieldError::invalid(path.clone(), format!("{name:?}"), reasons.join("; "));
+                let mut e =
+                    FieldError::invalid(path.clone(), format!("{name:?}"), reasons.join("; "));
                 if name.parse::<u16>().is_ok() {
                     e = e.help(format!("write the port number without quotes: {name}"));
                 }
@@ -355,15 +374,43 @@ const COMMON_SIGNALS: [&str; 8] = [
 /// Signal names Kubernetes accepts for `stopSignal` (Linux names, `SIGRTMIN+n`, `SIGRTMAX-n`).
 fn is_signal_name(s: &str) -> bool {
     const LINUX: [&str; 31] = [
-        "SIGABRT", "SIGALRM", "SIGBUS", "SIGCHLD", "SIGCLD", "SIGCONT", "SIGFPE", "SIGHUP", "SIGILL",
-        "SIGINT", "SIGIO", "SIGIOT", "SIGKILL", "SIGPIPE", "SIGPOLL", "SIGPROF", "SIGPWR", "SIGQUIT",
-        "SIGSEGV", "SIGSTKFLT", "SIGSTOP", "SIGSYS", "SIGTERM", "SIGTRAP", "SIGTSTP", "SIGTTIN",
-        "SIGTTOU", "SIGURG", "SIGUSR1", "SIGUSR2", "SIGVTALRM",
+        "SIGABRT",
+        "SIGALRM",
+        "SIGBUS",
+        "SIGCHLD",
+        "SIGCLD",
+        "SIGCONT",
+        "SIGFPE",
+        "SIGHUP",
+        "SIGILL",
+        "SIGINT",
+        "SIGIO",
+        "SIGIOT",
+        "SIGKILL",
+        "SIGPIPE",
+        "SIGPOLL",
+        "SIGPROF",
+        "SIGPWR",
+        "SIGQUIT",
+        "SIGSEGV",
+        "SIGSTKFLT",
+        "SIGSTOP",
+        "SIGSYS",
+        "SIGTERM",
+        "SIGTRAP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGVTALRM",
     ];
     const MORE: [&str; 3] = ["SIGWINCH", "SIGXCPU", "SIGXFSZ"];
     if LINUX.contains(&s) || MORE.contains(&s) || s == "SIGRTMIN" || s == "SIGRTMAX" {
         return true;
     }
     let offset = |rest: &str| rest.parse::<u8>().is_ok_and(|n| (1..=15).contains(&n));
-    s.strip_prefix("SIGRTMIN+").is_some_and(offset) || s.strip_prefix("SIGRTMAX-").is_some_and(offset)
+    s.strip_prefix("SIGRTMIN+").is_some_and(offset)
+        || s.strip_prefix("SIGRTMAX-").is_some_and(offset)
 }

@@ -27,7 +27,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
     } else {
         is_dns1123_subdomain
     };
-    validate_meta(object.metadata(), name_rule, &root.child("metadata"), &mut errors);
+    validate_meta(
+        object.metadata(),
+        name_rule,
+        &root.child("metadata"),
+        &mut errors,
+    );
     match object {
         Object::Pod(pod) => match &pod.spec {
             Some(s) => validate_pod_spec(s, &spec, &mut errors),
@@ -37,7 +42,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
             let s = &d.spec;
             replicas(s.replicas, &spec, &mut errors);
             non_negative(s.min_ready_seconds, "minReadySeconds", &spec, &mut errors);
-            non_negative(s.revision_history_limit, "revisionHistoryLimit", &spec, &mut errors);
+            non_negative(
+                s.revision_history_limit,
+                "revisionHistoryLimit",
+                &spec,
+                &mut errors,
+            );
             if let Some(deadline) = s.progress_deadline_seconds {
                 if deadline <= s.min_ready_seconds.unwrap_or(0) {
                     errors.push(FieldError::invalid(
@@ -51,12 +61,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 let path = spec.child("strategy");
                 match strategy.type_.as_deref() {
                     None | Some("RollingUpdate") => {}
-                    Some("Recreate") if strategy.rolling_update.is_some() => errors.push(
-                        FieldError::forbidden(
+                    Some("Recreate") if strategy.rolling_update.is_some() => {
+                        errors.push(FieldError::forbidden(
                             path.child("rollingUpdate"),
                             "may not be specified when strategy `type` is 'Recreate'",
-                        ),
-                    ),
+                        ))
+                    }
                     Some("Recreate") => {}
                     Some(other) => errors.push(FieldError::not_supported(
                         path.child("type"),
@@ -66,7 +76,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 }
             }
             apps_selector(&s.selector, &s.template, "deployment", &spec, &mut errors);
-            template(&s.template, &spec.child("template"), &["Always"], &mut errors);
+            template(
+                &s.template,
+                &spec.child("template"),
+                &["Always"],
+                &mut errors,
+            );
         }
         Object::ReplicaSet(r) => {
             let s = &r.spec;
@@ -89,9 +104,17 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 errors.push(FieldError::required(spec.child("template"), ""));
                 return errors;
             };
-            let labels = t.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+            let labels = t
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
             // An RC without a selector selects its template's labels (v1 defaulting).
-            let selector = s.selector.clone().filter(|s| !s.is_empty()).unwrap_or(labels.clone());
+            let selector = s
+                .selector
+                .clone()
+                .filter(|s| !s.is_empty())
+                .unwrap_or(labels.clone());
             validate_labels(&selector, &spec.child("selector"), &mut errors);
             if selector.is_empty() {
                 errors.push(
@@ -120,7 +143,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 update_strategy(kind, &spec.child("updateStrategy"), &mut errors);
             }
             apps_selector(&s.selector, &s.template, "statefulset", &spec, &mut errors);
-            template(&s.template, &spec.child("template"), &["Always"], &mut errors);
+            template(
+                &s.template,
+                &spec.child("template"),
+                &["Always"],
+                &mut errors,
+            );
         }
         Object::DaemonSet(ds) => {
             let s = &ds.spec;
@@ -129,7 +157,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 update_strategy(kind, &spec.child("updateStrategy"), &mut errors);
             }
             apps_selector(&s.selector, &s.template, "daemonset", &spec, &mut errors);
-            template(&s.template, &spec.child("template"), &["Always"], &mut errors);
+            template(
+                &s.template,
+                &spec.child("template"),
+                &["Always"],
+                &mut errors,
+            );
         }
         Object::Job(job) => {
             let Some(s) = &job.spec else {
@@ -138,7 +171,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
             non_negative(s.parallelism, "parallelism", &spec, &mut errors);
             non_negative(s.completions, "completions", &spec, &mut errors);
             non_negative(s.backoff_limit, "backoffLimit", &spec, &mut errors);
-            non_negative(s.ttl_seconds_after_finished, "ttlSecondsAfterFinished", &spec, &mut errors);
+            non_negative(
+                s.ttl_seconds_after_finished,
+                "ttlSecondsAfterFinished",
+                &spec,
+                &mut errors,
+            );
             if let Some(deadline) = s.active_deadline_seconds.filter(|d| *d < 0) {
                 errors.push(FieldError::invalid(
                     spec.child("activeDeadlineSeconds"),
@@ -161,7 +199,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                         .help("remove the selector (the Job controller makes one), or set `manualSelector: true`"),
                 );
             }
-            template(&s.template, &spec.child("template"), &["OnFailure", "Never"], &mut errors);
+            template(
+                &s.template,
+                &spec.child("template"),
+                &["OnFailure", "Never"],
+                &mut errors,
+            );
         }
         Object::Service(service) => validate_service(service, &spec, &mut errors),
     }
@@ -179,13 +222,21 @@ fn replicas(value: Option<i32>, spec: &FieldPath, errors: &mut Vec<FieldError>) 
 
 fn non_negative(value: Option<i32>, name: &str, spec: &FieldPath, errors: &mut Vec<FieldError>) {
     if let Some(v) = value.filter(|v| *v < 0) {
-        errors.push(FieldError::invalid(spec.child(name), v, "must be greater than or equal to 0"));
+        errors.push(FieldError::invalid(
+            spec.child(name),
+            v,
+            "must be greater than or equal to 0",
+        ));
     }
 }
 
 fn update_strategy(kind: &str, path: &FieldPath, errors: &mut Vec<FieldError>) {
     if kind != "RollingUpdate" && kind != "OnDelete" {
-        errors.push(FieldError::not_supported(path.child("type"), kind, &["RollingUpdate", "OnDelete"]));
+        errors.push(FieldError::not_supported(
+            path.child("type"),
+            kind,
+            &["RollingUpdate", "OnDelete"],
+        ));
     }
 }
 
@@ -214,7 +265,11 @@ fn validate_meta(
     }
     if let Some(ns) = &meta.namespace {
         if let Err(reasons) = is_dns1123_label(ns) {
-            errors.push(FieldError::invalid(path.child("namespace"), format!("{ns:?}"), reasons.join("; ")));
+            errors.push(FieldError::invalid(
+                path.child("namespace"),
+                format!("{ns:?}"),
+                reasons.join("; "),
+            ));
         }
     }
     if let Some(labels) = &meta.labels {
@@ -232,7 +287,11 @@ fn validate_meta(
     }
 }
 
-fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath, errors: &mut Vec<FieldError>) {
+fn validate_labels(
+    labels: &BTreeMap<String, String>,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     for (key, value) in labels {
         if let Err(reasons) = is_qualified_name(key) {
             errors.push(FieldError::new(
@@ -242,12 +301,20 @@ fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath, errors: 
             ));
         }
         if let Err(reasons) = is_valid_label_value(value) {
-            errors.push(FieldError::invalid(path.key(key), format!("{value:?}"), reasons.join("; ")));
+            errors.push(FieldError::invalid(
+                path.key(key),
+                format!("{value:?}"),
+                reasons.join("; "),
+            ));
         }
     }
 }
 
-fn validate_label_selector(selector: &LabelSelector, path: &FieldPath, errors: &mut Vec<FieldError>) {
+fn validate_label_selector(
+    selector: &LabelSelector,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     if let Some(labels) = &selector.match_labels {
         validate_labels(labels, &path.child("matchLabels"), errors);
     }
@@ -333,7 +400,8 @@ fn template(
     let spec_path = path.child("spec");
     let policy = spec.restart_policy.as_deref().unwrap_or("Always");
     if !restart_policies.contains(&policy) {
-        let mut e = FieldError::not_supported(spec_path.child("restartPolicy"), policy, restart_policies);
+        let mut e =
+            FieldError::not_supported(spec_path.child("restartPolicy"), policy, restart_policies);
         if spec.restart_policy.is_none() {
             e = e.help("a Job's pods must set `restartPolicy: OnFailure` or `Never`; the pod default, Always, is not allowed");
         } else if restart_policies == ["Always"] {
@@ -352,7 +420,11 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
     let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
     const TYPES: [&str; 4] = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
     if !TYPES.contains(&kind) {
-        errors.push(FieldError::not_supported(spec_path.child("type"), kind, &TYPES));
+        errors.push(FieldError::not_supported(
+            spec_path.child("type"),
+            kind,
+            &TYPES,
+        ));
     }
     if let Some(affinity) = &spec.session_affinity {
         if affinity != "None" && affinity != "ClientIP" {
@@ -379,11 +451,16 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
         let path = spec_path.child("ports").index(i);
         match &port.name {
             None if ports.len() > 1 => errors.push(
-                FieldError::required(path.child("name"), "").help("name every port when a Service has several"),
+                FieldError::required(path.child("name"), "")
+                    .help("name every port when a Service has several"),
             ),
             Some(name) => {
                 if let Err(reasons) = is_dns1123_label(name) {
-                    errors.push(FieldError::invalid(path.child("name"), format!("{name:?}"), reasons.join("; ")));
+                    errors.push(FieldError::invalid(
+                        path.child("name"),
+                        format!("{name:?}"),
+                        reasons.join("; "),
+                    ));
                 } else if !names.insert(name.as_str()) {
                     errors.push(FieldError::new(
                         path.child("name"),
@@ -395,20 +472,30 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
             None => {}
         }
         if !(1..=65535).contains(&port.port) {
-            errors.push(FieldError::invalid(path.child("port"), port.port, "must be between 1 and 65535, inclusive"));
+            errors.push(FieldError::invalid(
+                path.child("port"),
+                port.port,
+                "must be between 1 and 65535, inclusive",
+            ));
         }
         if let Some(protocol) = &port.protocol {
             const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
             if !PROTOCOLS.contains(&protocol.as_str()) {
-                errors.push(FieldError::not_supported(path.child("protocol"), protocol, &PROTOCOLS));
+                errors.push(FieldError::not_supported(
+                    path.child("protocol"),
+                    protocol,
+                    &PROTOCOLS,
+                ));
             }
         }
         match &port.target_port {
-            Some(IntOrString::Int(n)) if !(1..=65535).contains(n) => errors.push(FieldError::invalid(
-                path.child("targetPort"),
-                n,
-                "must be between 1 and 65535, inclusive",
-            )),
+            Some(IntOrString::Int(n)) if !(1..=65535).contains(n) => {
+                errors.push(FieldError::invalid(
+                    path.child("targetPort"),
+                    n,
+                    "must be between 1 and 65535, inclusive",
+                ))
+            }
             Some(IntOrString::String(name)) => {
                 if let Err(reasons) = is_valid_port_name(name) {
                     errors.push(FieldError::invalid(
@@ -420,7 +507,10 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
             }
             _ => {}
         }
-        if let Some(node_port) = port.node_port.filter(|p| *p != 0 && !(1..=65535).contains(p)) {
+        if let Some(node_port) = port
+            .node_port
+            .filter(|p| *p != 0 && !(1..=65535).contains(p))
+        {
             errors.push(FieldError::invalid(
                 path.child("nodePort"),
                 node_port,

@@ -1,0 +1,176 @@
+//! `podlife validate` end to end: what a user types and sees, and the documented exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn podlife() -> Command {
+    Command::cargo_bin("podlife").expect("the podlife binary is built")
+}
+
+#[test]
+fn corrected_fixtures_are_valid_and_show_their_pods() {
+    podlife()
+        .args(["validate", "fixtures/"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "✓ fixtures/nginx-demo.yaml: valid",
+        ))
+        .stdout(
+            predicate::str::is_match(
+                r"Deployment nginx-demo \(apps/v1\) → pod nginx-demo-[b-z2-9]+-[b-z2-9]{5}\n",
+            )
+            .unwrap(),
+        )
+        .stdout(
+            predicate::str::is_match(r"ReplicationController inessprobe \(v1\) → 6 pods: ")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains(
+            "6 files: all valid (0 errors, 0 warnings)",
+        ));
+}
+
+#[test]
+fn seed_manifest_as_printed_is_invalid_with_located_suggestions() {
+    podlife()
+        .args(["validate", "fixtures/seed/war-hooks.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "[fixtures/seed/war-hooks.yaml:12:7]",
+        ))
+        .stdout(predicate::str::contains("help: did you mean `preStop`?"))
+        .stdout(predicate::str::contains("help: did you mean `path`?"))
+        .stdout(predicate::str::contains(
+            "✗ fixtures/seed/war-hooks.yaml: invalid (10 errors, 0 warnings)",
+        ));
+}
+
+#[test]
+fn reads_stdin() {
+    podlife()
+        .args(["validate", "-"])
+        .write_stdin("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox}]\n")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("✓ <stdin>: valid"))
+        .stdout(predicate::str::contains("Pod p (v1) → pod p"));
+}
+
+#[test]
+fn warnings_alone_keep_exit_status_zero() {
+    podlife()
+        .args(["validate", "-"])
+        .write_stdin("apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata: {labels: {app: d}}\n    spec: {containers: [{name: c, image: busybox}]}\n")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("warning: `extensions/v1beta1` Deployment was removed in Kubernetes 1.16"))
+        .stdout(predicate::str::contains("✓ <stdin>: valid (0 errors, 1 warning)"));
+}
+
+#[test]
+fn json_output_for_machines() {
+    let output = podlife()
+        .args([
+            "validate",
+            "-o",
+            "json",
+            "fixtures/seed/nginx-demo.yaml",
+            "fixtures/war-hooks.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["errors"], 2);
+    let first = &json["files"][0]["diagnostics"][0];
+    assert_eq!(first["code"], "missing-api-version");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        first["help"],
+        "add `apiVersion: apps/v1` (podlife checks this Deployment as apps/v1)"
+    );
+    let second = &json["files"][0]["diagnostics"][1];
+    assert_eq!(second["field"], "spec.selector");
+    let war = &json["files"][1];
+    assert_eq!(war["valid"], true);
+    assert_eq!(war["objects"][0]["kind"], "Pod");
+    assert_eq!(war["objects"][0]["pods"][0], "war");
+}
+
+#[test]
+fn unreadable_input_is_invalid() {
+    podlife()
+        .args(["validate", "no/such/file.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("cannot read no/such/file.yaml"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    podlife()
+        .arg("validate")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Usage"));
+    podlife()
+        .args(["validate", "--output", "xml", "x.yaml"])
+        .assert()
+        .code(2);
+    podlife().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn help_explains_the_command() {
+    podlife()
+        .args(["validate", "--help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("FILE|DIR|-"))
+        .stdout(predicate::str::contains("did you mean `preStop`?"))
+        .stdout(predicate::str::contains("Exit status: 0 all valid"));
+    podlife()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("validate"));
+}
+
+#[test]
+fn directories_are_read_like_kubectl_and_recursively_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("README.md"), "not a manifest").unwrap();
+    std::fs::write(
+        dir.path().join("sub/pod.yml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox}]}\n",
+    )
+    .unwrap();
+    let path = dir.path().to_str().unwrap();
+    podlife()
+        .args(["validate", path])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no .yaml, .yml or .json files"));
+    podlife()
+        .args(["validate", "--recursive", path])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("pod.yml: valid"));
+}
+
+#[test]
+fn quiet_prints_only_problems() {
+    podlife()
+        .args(["validate", "-q", "fixtures/liveness-tcp.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("→").not());
+}
