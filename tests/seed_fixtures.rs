@@ -317,7 +317,7 @@ fn rendered_reports() {
 fn corrected_fixtures_validate_clean() {
     let dir = Path::new("fixtures");
     let mut checked = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let report = load_file(&path);

@@ -83,17 +83,16 @@ pub fn interpret(source: &Arc<Source>, node: Node, index: usize) -> Interpreted 
                 let prefix = FieldPath::root().child("items").index(i);
                 if let (Some(expected), Some(actual)) =
                     (item_kind, item.get("kind").and_then(Node::as_str))
+                    && expected != actual
                 {
-                    if expected != actual {
-                        out.diagnostics.push(
-                            Diagnostic::error(
-                                Code::FieldInvalid,
-                                format!("a {kind} may only hold {expected} objects, not {actual}"),
-                            )
-                            .at(item.at)
-                            .field(prefix.to_string()),
-                        );
-                    }
+                    out.diagnostics.push(
+                        Diagnostic::error(
+                            Code::FieldInvalid,
+                            format!("a {kind} may only hold {expected} objects, not {actual}"),
+                        )
+                        .at(item.at)
+                        .field(prefix.to_string()),
+                    );
                 }
                 object(source, &tree, item, prefix, index, &mut out);
             }
@@ -181,7 +180,7 @@ fn object(
 
     let (api_version, defaulted) = check_api_version(node, entries, kind, kind_entry, &prefix, out);
     let node = defaulted.as_ref().unwrap_or(node);
-    legacy_annotations(&node, kind, &prefix, out);
+    legacy_annotations(node, kind, &prefix, out);
 
     let owner = kind_entry.map_or(node.at, |e| e.key_at);
     let Checked {
@@ -519,7 +518,7 @@ fn fragment(source: &Arc<Source>, node: &Node, index: usize, out: &mut Interpret
         // A snippet lacks what its surroundings would give it (a container's name and image).
         let rules = validate::validate_fragment(&fragment)
             .into_iter()
-            .filter(|e| !(e.kind == validate::ErrorKind::Required && e.path.len() == 1))
+            .filter(|e| !(e.kind == validate::ErrorKind::Required && e.path.depth() == 1))
             .collect();
         push_rule_errors(rules, &checked.error_paths, node, &FieldPath::root(), out);
     }

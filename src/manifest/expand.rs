@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, PodSpec, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde::Serialize;
 
@@ -257,7 +257,7 @@ fn pod_from_template(
             annotations: meta.annotations,
             ..ObjectMeta::default()
         },
-        spec: Some(template.spec.clone().unwrap_or_else(PodSpec::default)),
+        spec: Some(template.spec.clone().unwrap_or_default()),
         status: None,
     }
 }
@@ -348,11 +348,13 @@ mod tests {
     #[test]
     fn template_hash_is_stable_and_changes_with_the_template() {
         let a = PodTemplateSpec::default();
-        let mut b = PodTemplateSpec::default();
-        b.metadata = Some(ObjectMeta {
-            name: Some("x".into()),
+        let b = PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                name: Some("x".into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         assert_eq!(template_hash(&a), template_hash(&a));
         assert_ne!(template_hash(&a), template_hash(&b));
     }

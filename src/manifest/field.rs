@@ -52,7 +52,7 @@ impl FieldPath {
     }
 
     /// Number of segments (`spec.containers[0]` has 3).
-    pub fn len(&self) -> usize {
+    pub fn depth(&self) -> usize {
         self.0.len()
     }
 

@@ -30,24 +30,24 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
             Some(line) => (line, "\r"),
             None => (*raw, ""),
         };
-        if let Some(wrapper) = &wrapper {
-            if let Some(replacement) = wrapper.replacement(index) {
-                out.line(index, replacement);
-                lexer = Lexer::default();
-                continue;
-            }
+        if let Some(wrapper) = &wrapper
+            && let Some(replacement) = wrapper.replacement(index)
+        {
+            out.line(index, replacement);
+            lexer = Lexer::default();
+            continue;
         }
         if lexer.in_block_scalar(line) {
             out.line(index, raw);
             continue;
         }
-        if !lexer.in_quotes() {
-            if let Some(d) = elision(line, number) {
-                diagnostics.push(d);
-                out.line(index, "");
-                lexer = Lexer::default();
-                continue;
-            }
+        if !lexer.in_quotes()
+            && let Some(d) = elision(line, number)
+        {
+            diagnostics.push(d);
+            out.line(index, "");
+            lexer = Lexer::default();
+            continue;
         }
         let (fixed, shift) = lexer.scan_line(line, number, unit, &mut diagnostics);
         if shift != 0 {
@@ -528,17 +528,17 @@ impl ShellWrapper {
         let mut heredocs = Vec::new();
         let mut i = 0;
         while i < lines.len() {
-            if let Some((word, target)) = heredoc_opener(lines[i]) {
-                if let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].trim() == word) {
-                    heredocs.push(Heredoc {
-                        open: i,
-                        close,
-                        word,
-                        target,
-                    });
-                    i = close + 1;
-                    continue;
-                }
+            if let Some((word, target)) = heredoc_opener(lines[i])
+                && let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].trim() == word)
+            {
+                heredocs.push(Heredoc {
+                    open: i,
+                    close,
+                    word,
+                    target,
+                });
+                i = close + 1;
+                continue;
             }
             i += 1;
         }

@@ -298,14 +298,14 @@ fn realign_key(
          starts in the same column as `{prev_key}`",
         if delta == 1 { "" } else { "s" }
     ));
-    for j in index..chunk.end {
-        if lines[j].trim().is_empty() {
+    for (j, line) in lines.iter_mut().enumerate().take(chunk.end).skip(index) {
+        if line.trim().is_empty() {
             continue;
         }
-        if leading_spaces(&lines[j]) < indent {
+        if leading_spaces(line) < indent {
             break;
         }
-        lines[j].drain(..delta);
+        line.drain(..delta);
         shifts.add(j + 1, delta as isize);
     }
     Some(d)
@@ -599,10 +599,10 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Valu
     if let Some(i) = parse_integer(unsigned) {
         return Value::Int(if negative { -i } else { i });
     }
-    if is_decimal(unsigned) {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_decimal(unsigned)
+        && let Ok(f) = text.replace('_', "").parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }
@@ -707,7 +707,7 @@ mod tests {
             let prev = format!("*a{}", i - 1);
             text.push_str(&format!(
                 "a{i}: &a{i} [{}]\n",
-                vec![prev.as_str(); 10].join(", ")
+                [prev.as_str(); 10].join(", ")
             ));
         }
         let p = parse(&text);

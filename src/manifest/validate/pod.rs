@@ -64,14 +64,14 @@ impl ContainerContext {
 }
 
 pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<FieldError>) {
-    if let Some(policy) = &spec.restart_policy {
-        if !RESTART_POLICIES.contains(&policy.as_str()) {
-            errors.push(FieldError::not_supported(
-                path.child("restartPolicy"),
-                policy,
-                &RESTART_POLICIES,
-            ));
-        }
+    if let Some(policy) = &spec.restart_policy
+        && !RESTART_POLICIES.contains(&policy.as_str())
+    {
+        errors.push(FieldError::not_supported(
+            path.child("restartPolicy"),
+            policy,
+            &RESTART_POLICIES,
+        ));
     }
     if let Some(grace) = spec.termination_grace_period_seconds.filter(|g| *g < 0) {
         errors.push(FieldError::invalid(
@@ -87,14 +87,15 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<Fiel
             "must be between 1 and 2147483647, inclusive",
         ));
     }
-    if let Some(os) = &spec.os {
-        if os.name != "linux" && os.name != "windows" {
-            errors.push(FieldError::not_supported(
-                path.child("os").child("name"),
-                &os.name,
-                &["linux", "windows"],
-            ));
-        }
+    if let Some(os) = &spec.os
+        && os.name != "linux"
+        && os.name != "windows"
+    {
+        errors.push(FieldError::not_supported(
+            path.child("os").child("name"),
+            &os.name,
+            &["linux", "windows"],
+        ));
     }
     let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or(&[]), path, errors);
 
@@ -192,14 +193,14 @@ pub fn validate_container(
     ctx: &ContainerContext,
     errors: &mut Vec<FieldError>,
 ) {
-    if !container.name.is_empty() {
-        if let Err(reasons) = is_dns1123_label(&container.name) {
-            errors.push(FieldError::invalid(
-                path.child("name"),
-                format!("{:?}", container.name),
-                reasons.join("; "),
-            ));
-        }
+    if !container.name.is_empty()
+        && let Err(reasons) = is_dns1123_label(&container.name)
+    {
+        errors.push(FieldError::invalid(
+            path.child("name"),
+            format!("{:?}", container.name),
+            reasons.join("; "),
+        ));
     }
     if container
         .image
@@ -232,22 +233,23 @@ pub fn validate_container(
     let mut mount_paths = HashSet::new();
     for (i, mount) in container.volume_mounts.iter().flatten().enumerate() {
         let mpath = path.child("volumeMounts").index(i);
-        if let Some(volumes) = &ctx.volumes {
-            if !mount.name.is_empty() && !volumes.contains(&mount.name) {
-                let help = if volumes.is_empty() {
-                    "the pod declares no volumes; add one under `spec.volumes` (e.g. `- name: data` with `emptyDir: {}`)".to_owned()
-                } else {
-                    format!("the pod's volumes are {}", volumes.join(", "))
-                };
-                errors.push(
-                    FieldError::new(
-                        mpath.child("name"),
-                        ErrorKind::NotFound(format!("{:?}", mount.name)),
-                        "",
-                    )
-                    .help(help),
-                );
-            }
+        if let Some(volumes) = &ctx.volumes
+            && !mount.name.is_empty()
+            && !volumes.contains(&mount.name)
+        {
+            let help = if volumes.is_empty() {
+                "the pod declares no volumes; add one under `spec.volumes` (e.g. `- name: data` with `emptyDir: {}`)".to_owned()
+            } else {
+                format!("the pod's volumes are {}", volumes.join(", "))
+            };
+            errors.push(
+                FieldError::new(
+                    mpath.child("name"),
+                    ErrorKind::NotFound(format!("{:?}", mount.name)),
+                    "",
+                )
+                .help(help),
+            );
         }
         if mount.mount_path.is_empty() {
             errors.push(FieldError::required(mpath.child("mountPath"), ""));

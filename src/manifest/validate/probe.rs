@@ -269,14 +269,15 @@ fn validate_http_get(
     errors: &mut Vec<FieldError>,
 ) {
     validate_port(&http.port, &path.child("port"), ctx, what, errors);
-    if let Some(scheme) = &http.scheme {
-        if scheme != "HTTP" && scheme != "HTTPS" {
-            errors.push(FieldError::not_supported(
-                path.child("scheme"),
-                scheme,
-                &["HTTP", "HTTPS"],
-            ));
-        }
+    if let Some(scheme) = &http.scheme
+        && scheme != "HTTP"
+        && scheme != "HTTPS"
+    {
+        errors.push(FieldError::not_supported(
+            path.child("scheme"),
+            scheme,
+            &["HTTP", "HTTPS"],
+        ));
     }
     for (i, header) in http.http_headers.iter().flatten().enumerate() {
         if let Err(reasons) = is_http_header_name(&header.name) {

@@ -48,14 +48,14 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 &spec,
                 &mut errors,
             );
-            if let Some(deadline) = s.progress_deadline_seconds {
-                if deadline <= s.min_ready_seconds.unwrap_or(0) {
-                    errors.push(FieldError::invalid(
-                        spec.child("progressDeadlineSeconds"),
-                        deadline,
-                        "must be greater than minReadySeconds",
-                    ));
-                }
+            if let Some(deadline) = s.progress_deadline_seconds
+                && deadline <= s.min_ready_seconds.unwrap_or(0)
+            {
+                errors.push(FieldError::invalid(
+                    spec.child("progressDeadlineSeconds"),
+                    deadline,
+                    "must be greater than minReadySeconds",
+                ));
             }
             if let Some(strategy) = &s.strategy {
                 let path = spec.child("strategy");
@@ -130,14 +130,15 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
             let s = &st.spec;
             replicas(s.replicas, &spec, &mut errors);
             non_negative(s.min_ready_seconds, "minReadySeconds", &spec, &mut errors);
-            if let Some(policy) = &s.pod_management_policy {
-                if policy != "OrderedReady" && policy != "Parallel" {
-                    errors.push(FieldError::not_supported(
-                        spec.child("podManagementPolicy"),
-                        policy,
-                        &["OrderedReady", "Parallel"],
-                    ));
-                }
+            if let Some(policy) = &s.pod_management_policy
+                && policy != "OrderedReady"
+                && policy != "Parallel"
+            {
+                errors.push(FieldError::not_supported(
+                    spec.child("podManagementPolicy"),
+                    policy,
+                    &["OrderedReady", "Parallel"],
+                ));
             }
             if let Some(kind) = s.update_strategy.as_ref().and_then(|u| u.type_.as_deref()) {
                 update_strategy(kind, &spec.child("updateStrategy"), &mut errors);
@@ -184,14 +185,15 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                     "must be greater than or equal to 0",
                 ));
             }
-            if let Some(mode) = &s.completion_mode {
-                if mode != "NonIndexed" && mode != "Indexed" {
-                    errors.push(FieldError::not_supported(
-                        spec.child("completionMode"),
-                        mode,
-                        &["NonIndexed", "Indexed"],
-                    ));
-                }
+            if let Some(mode) = &s.completion_mode
+                && mode != "NonIndexed"
+                && mode != "Indexed"
+            {
+                errors.push(FieldError::not_supported(
+                    spec.child("completionMode"),
+                    mode,
+                    &["NonIndexed", "Indexed"],
+                ));
             }
             if s.selector.is_some() && s.manual_selector != Some(true) {
                 errors.push(
@@ -263,14 +265,14 @@ fn validate_meta(
         }
         _ => {}
     }
-    if let Some(ns) = &meta.namespace {
-        if let Err(reasons) = is_dns1123_label(ns) {
-            errors.push(FieldError::invalid(
-                path.child("namespace"),
-                format!("{ns:?}"),
-                reasons.join("; "),
-            ));
-        }
+    if let Some(ns) = &meta.namespace
+        && let Err(reasons) = is_dns1123_label(ns)
+    {
+        errors.push(FieldError::invalid(
+            path.child("namespace"),
+            format!("{ns:?}"),
+            reasons.join("; "),
+        ));
     }
     if let Some(labels) = &meta.labels {
         validate_labels(labels, &path.child("labels"), errors);
@@ -388,10 +390,10 @@ fn template(
     restart_policies: &[&'static str],
     errors: &mut Vec<FieldError>,
 ) {
-    if let Some(meta) = &template.metadata {
-        if let Some(labels) = &meta.labels {
-            validate_labels(labels, &path.child("metadata").child("labels"), errors);
-        }
+    if let Some(meta) = &template.metadata
+        && let Some(labels) = &meta.labels
+    {
+        validate_labels(labels, &path.child("metadata").child("labels"), errors);
     }
     let Some(spec) = &template.spec else {
         errors.push(FieldError::required(path.child("spec"), ""));
@@ -426,14 +428,15 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
             &TYPES,
         ));
     }
-    if let Some(affinity) = &spec.session_affinity {
-        if affinity != "None" && affinity != "ClientIP" {
-            errors.push(FieldError::not_supported(
-                spec_path.child("sessionAffinity"),
-                affinity,
-                &["None", "ClientIP"],
-            ));
-        }
+    if let Some(affinity) = &spec.session_affinity
+        && affinity != "None"
+        && affinity != "ClientIP"
+    {
+        errors.push(FieldError::not_supported(
+            spec_path.child("sessionAffinity"),
+            affinity,
+            &["None", "ClientIP"],
+        ));
     }
     if let Some(selector) = &spec.selector {
         validate_labels(selector, &spec_path.child("selector"), errors);
