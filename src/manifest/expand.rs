@@ -119,26 +119,18 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                     ));
                 }
             }
-            Object::ReplicaSet(r) => {
-                let template = r.spec.template.clone().unwrap_or_default();
+            Object::ReplicaSet(_) | Object::ReplicationController(_) => {
+                let (template, replicas) = match object {
+                    Object::ReplicaSet(r) => (r.spec.template.clone(), r.spec.replicas),
+                    Object::ReplicationController(rc) => {
+                        let spec = rc.spec.clone().unwrap_or_default();
+                        (spec.template, spec.replicas)
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let template = template.unwrap_or_default();
                 let owner = controller_ref(object, &uid);
-                for _ in 0..r.spec.replicas.unwrap_or(1).max(0) {
-                    let pod_name = generate_name(&name, rng);
-                    plan.pods.push(make(
-                        pod_name,
-                        &template,
-                        Labels::new(),
-                        owner.clone(),
-                        None,
-                        rng,
-                    ));
-                }
-            }
-            Object::ReplicationController(rc) => {
-                let spec = rc.spec.clone().unwrap_or_default();
-                let template = spec.template.unwrap_or_default();
-                let owner = controller_ref(object, &uid);
-                for _ in 0..spec.replicas.unwrap_or(1).max(0) {
+                for _ in 0..replicas.unwrap_or(1).max(0) {
                     let pod_name = generate_name(&name, rng);
                     plan.pods.push(make(
                         pod_name,

@@ -175,6 +175,32 @@ impl FieldError {
     }
 }
 
+/// An optional enumerated field: when set, it must be one of `supported`.
+pub(crate) fn one_of(
+    value: Option<&str>,
+    path: FieldPath,
+    supported: &[&'static str],
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(value) = value.filter(|v| !supported.contains(v)) {
+        errors.push(FieldError::not_supported(path, value, supported));
+    }
+}
+
+/// A port number: 1–65535.
+pub(crate) fn port_number(port: i32, path: FieldPath, errors: &mut Vec<FieldError>) {
+    if !(1..=65535).contains(&port) {
+        errors.push(FieldError::invalid(
+            path,
+            port,
+            "must be between 1 and 65535, inclusive",
+        ));
+    }
+}
+
+/// Protocols of container and Service ports.
+pub(crate) const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
+
 /// A pasted snippet that is only part of an object, checked as what it is.
 #[derive(Debug, Clone)]
 pub enum Fragment {

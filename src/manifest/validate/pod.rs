@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, Volume};
 
 use super::names::{is_dns1123_label, is_env_var_name, is_valid_port_name};
 use super::probe::{ProbeKind, validate_lifecycle, validate_probe};
-use super::{ErrorKind, FieldError};
+use super::{ErrorKind, FieldError, PROTOCOLS, one_of, port_number};
 use crate::manifest::field::FieldPath;
 
 /// Pod restart policies.
@@ -64,15 +64,12 @@ impl ContainerContext {
 }
 
 pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<FieldError>) {
-    if let Some(policy) = &spec.restart_policy
-        && !RESTART_POLICIES.contains(&policy.as_str())
-    {
-        errors.push(FieldError::not_supported(
-            path.child("restartPolicy"),
-            policy,
-            &RESTART_POLICIES,
-        ));
-    }
+    one_of(
+        spec.restart_policy.as_deref(),
+        path.child("restartPolicy"),
+        &RESTART_POLICIES,
+        errors,
+    );
     if let Some(grace) = spec.termination_grace_period_seconds.filter(|g| *g < 0) {
         errors.push(FieldError::invalid(
             path.child("terminationGracePeriodSeconds"),
@@ -87,15 +84,13 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<Fiel
             "must be between 1 and 2147483647, inclusive",
         ));
     }
-    if let Some(os) = &spec.os
-        && os.name != "linux"
-        && os.name != "windows"
-    {
-        errors.push(FieldError::not_supported(
+    if let Some(os) = &spec.os {
+        one_of(
+            Some(&os.name),
             path.child("os").child("name"),
-            &os.name,
             &["linux", "windows"],
-        ));
+            errors,
+        );
     }
     let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or(&[]), path, errors);
 
@@ -261,26 +256,18 @@ pub fn validate_container(
             ));
         }
     }
-    if let Some(policy) = &container.image_pull_policy {
-        const POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
-        if !POLICIES.contains(&policy.as_str()) {
-            errors.push(FieldError::not_supported(
-                path.child("imagePullPolicy"),
-                policy,
-                &POLICIES,
-            ));
-        }
-    }
-    if let Some(policy) = &container.termination_message_policy {
-        const POLICIES: [&str; 2] = ["File", "FallbackToLogsOnError"];
-        if !POLICIES.contains(&policy.as_str()) {
-            errors.push(FieldError::not_supported(
-                path.child("terminationMessagePolicy"),
-                policy,
-                &POLICIES,
-            ));
-        }
-    }
+    one_of(
+        container.image_pull_policy.as_deref(),
+        path.child("imagePullPolicy"),
+        &["Always", "IfNotPresent", "Never"],
+        errors,
+    );
+    one_of(
+        container.termination_message_policy.as_deref(),
+        path.child("terminationMessagePolicy"),
+        &["File", "FallbackToLogsOnError"],
+        errors,
+    );
     if let Some(policy) = &container.restart_policy {
         match ctx.role {
             ContainerRole::App => errors.push(
@@ -343,22 +330,9 @@ fn validate_ports(ports: &[ContainerPort], path: &FieldPath, errors: &mut Vec<Fi
     let mut names = HashSet::new();
     for (i, port) in ports.iter().enumerate() {
         let ppath = path.child("ports").index(i);
-        if !(1..=65535).contains(&port.container_port) {
-            errors.push(FieldError::invalid(
-                ppath.child("containerPort"),
-                port.container_port,
-                "must be between 1 and 65535, inclusive",
-            ));
-        }
-        if let Some(host) = port
-            .host_port
-            .filter(|p| *p != 0 && !(1..=65535).contains(p))
-        {
-            errors.push(FieldError::invalid(
-                ppath.child("hostPort"),
-                host,
-                "must be between 1 and 65535, inclusive",
-            ));
+        port_number(port.container_port, ppath.child("containerPort"), errors);
+        if let Some(host) = port.host_port.filter(|p| *p != 0) {
+            port_number(host, ppath.child("hostPort"), errors);
         }
         if let Some(name) = &port.name {
             if let Err(reasons) = is_valid_port_name(name) {
@@ -375,15 +349,11 @@ fn validate_ports(ports: &[ContainerPort], path: &FieldPath, errors: &mut Vec<Fi
                 ));
             }
         }
-        if let Some(protocol) = &port.protocol {
-            const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
-            if !PROTOCOLS.contains(&protocol.as_str()) {
-                errors.push(FieldError::not_supported(
-                    ppath.child("protocol"),
-                    protocol,
-                    &PROTOCOLS,
-                ));
-            }
-        }
+        one_of(
+            port.protocol.as_deref(),
+            ppath.child("protocol"),
+            &PROTOCOLS,
+            errors,
+        );
     }
 }

@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names::{is_http_header_name, is_valid_port_name};
 use super::pod::ContainerContext;
-use super::{ErrorKind, FieldError};
+use super::{ErrorKind, FieldError, one_of, port_number};
 use crate::manifest::field::FieldPath;
 
 /// Which probe a [`Probe`] is; the rules differ.
@@ -269,16 +269,12 @@ fn validate_http_get(
     errors: &mut Vec<FieldError>,
 ) {
     validate_port(&http.port, &path.child("port"), ctx, what, errors);
-    if let Some(scheme) = &http.scheme
-        && scheme != "HTTP"
-        && scheme != "HTTPS"
-    {
-        errors.push(FieldError::not_supported(
-            path.child("scheme"),
-            scheme,
-            &["HTTP", "HTTPS"],
-        ));
-    }
+    one_of(
+        http.scheme.as_deref(),
+        path.child("scheme"),
+        &["HTTP", "HTTPS"],
+        errors,
+    );
     for (i, header) in http.http_headers.iter().flatten().enumerate() {
         if let Err(reasons) = is_http_header_name(&header.name) {
             errors.push(FieldError::invalid(
@@ -301,13 +297,7 @@ fn validate_tcp_socket(
 }
 
 fn validate_grpc(grpc: &GRPCAction, path: &FieldPath, errors: &mut Vec<FieldError>) {
-    if !(1..=65535).contains(&grpc.port) {
-        errors.push(FieldError::invalid(
-            path.child("port"),
-            grpc.port,
-            "must be between 1 and 65535, inclusive",
-        ));
-    }
+    port_number(grpc.port, path.child("port"), errors);
 }
 
 /// A probe or hook port: 1–65535, or the name of a port the container declares.
@@ -319,15 +309,7 @@ pub fn validate_port(
     errors: &mut Vec<FieldError>,
 ) {
     match port {
-        IntOrString::Int(n) => {
-            if !(1..=65535).contains(n) {
-                errors.push(FieldError::invalid(
-                    path.clone(),
-                    n,
-                    "must be between 1 and 65535, inclusive",
-                ));
-            }
-        }
+        IntOrString::Int(n) => port_number(*n, path.clone(), errors),
         IntOrString::String(name) => {
             if let Err(reasons) = is_valid_port_name(name) {
                 let mut e =

@@ -12,7 +12,7 @@ use super::names::{
     is_valid_label_value, is_valid_port_name,
 };
 use super::pod::validate_pod_spec;
-use super::{ErrorKind, FieldError};
+use super::{ErrorKind, FieldError, PROTOCOLS, one_of, port_number};
 use crate::manifest::field::FieldPath;
 use crate::manifest::object::Object;
 use crate::manifest::selector;
@@ -130,16 +130,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
             let s = &st.spec;
             replicas(s.replicas, &spec, &mut errors);
             non_negative(s.min_ready_seconds, "minReadySeconds", &spec, &mut errors);
-            if let Some(policy) = &s.pod_management_policy
-                && policy != "OrderedReady"
-                && policy != "Parallel"
-            {
-                errors.push(FieldError::not_supported(
-                    spec.child("podManagementPolicy"),
-                    policy,
-                    &["OrderedReady", "Parallel"],
-                ));
-            }
+            one_of(
+                s.pod_management_policy.as_deref(),
+                spec.child("podManagementPolicy"),
+                &["OrderedReady", "Parallel"],
+                &mut errors,
+            );
             if let Some(kind) = s.update_strategy.as_ref().and_then(|u| u.type_.as_deref()) {
                 update_strategy(kind, &spec.child("updateStrategy"), &mut errors);
             }
@@ -185,16 +181,12 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                     "must be greater than or equal to 0",
                 ));
             }
-            if let Some(mode) = &s.completion_mode
-                && mode != "NonIndexed"
-                && mode != "Indexed"
-            {
-                errors.push(FieldError::not_supported(
-                    spec.child("completionMode"),
-                    mode,
-                    &["NonIndexed", "Indexed"],
-                ));
-            }
+            one_of(
+                s.completion_mode.as_deref(),
+                spec.child("completionMode"),
+                &["NonIndexed", "Indexed"],
+                &mut errors,
+            );
             if s.selector.is_some() && s.manual_selector != Some(true) {
                 errors.push(
                     FieldError::invalid(spec.child("selector"), "…", "`selector` will be auto-generated")
@@ -233,13 +225,12 @@ fn non_negative(value: Option<i32>, name: &str, spec: &FieldPath, errors: &mut V
 }
 
 fn update_strategy(kind: &str, path: &FieldPath, errors: &mut Vec<FieldError>) {
-    if kind != "RollingUpdate" && kind != "OnDelete" {
-        errors.push(FieldError::not_supported(
-            path.child("type"),
-            kind,
-            &["RollingUpdate", "OnDelete"],
-        ));
-    }
+    one_of(
+        Some(kind),
+        path.child("type"),
+        &["RollingUpdate", "OnDelete"],
+        errors,
+    );
 }
 
 /// `metadata`: name, namespace, labels, annotations.
@@ -420,24 +411,18 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
         return;
     };
     let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
-    const TYPES: [&str; 4] = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
-    if !TYPES.contains(&kind) {
-        errors.push(FieldError::not_supported(
-            spec_path.child("type"),
-            kind,
-            &TYPES,
-        ));
-    }
-    if let Some(affinity) = &spec.session_affinity
-        && affinity != "None"
-        && affinity != "ClientIP"
-    {
-        errors.push(FieldError::not_supported(
-            spec_path.child("sessionAffinity"),
-            affinity,
-            &["None", "ClientIP"],
-        ));
-    }
+    one_of(
+        Some(kind),
+        spec_path.child("type"),
+        &["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"],
+        errors,
+    );
+    one_of(
+        spec.session_affinity.as_deref(),
+        spec_path.child("sessionAffinity"),
+        &["None", "ClientIP"],
+        errors,
+    );
     if let Some(selector) = &spec.selector {
         validate_labels(selector, &spec_path.child("selector"), errors);
     }
@@ -474,31 +459,15 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
             }
             None => {}
         }
-        if !(1..=65535).contains(&port.port) {
-            errors.push(FieldError::invalid(
-                path.child("port"),
-                port.port,
-                "must be between 1 and 65535, inclusive",
-            ));
-        }
-        if let Some(protocol) = &port.protocol {
-            const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
-            if !PROTOCOLS.contains(&protocol.as_str()) {
-                errors.push(FieldError::not_supported(
-                    path.child("protocol"),
-                    protocol,
-                    &PROTOCOLS,
-                ));
-            }
-        }
+        port_number(port.port, path.child("port"), errors);
+        one_of(
+            port.protocol.as_deref(),
+            path.child("protocol"),
+            &PROTOCOLS,
+            errors,
+        );
         match &port.target_port {
-            Some(IntOrString::Int(n)) if !(1..=65535).contains(n) => {
-                errors.push(FieldError::invalid(
-                    path.child("targetPort"),
-                    n,
-                    "must be between 1 and 65535, inclusive",
-                ))
-            }
+            Some(IntOrString::Int(n)) => port_number(*n, path.child("targetPort"), errors),
             Some(IntOrString::String(name)) => {
                 if let Err(reasons) = is_valid_port_name(name) {
                     errors.push(FieldError::invalid(
@@ -510,15 +479,8 @@ fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<F
             }
             _ => {}
         }
-        if let Some(node_port) = port
-            .node_port
-            .filter(|p| *p != 0 && !(1..=65535).contains(p))
-        {
-            errors.push(FieldError::invalid(
-                path.child("nodePort"),
-                node_port,
-                "must be between 1 and 65535, inclusive",
-            ));
+        if let Some(node_port) = port.node_port.filter(|p| *p != 0) {
+            port_number(node_port, path.child("nodePort"), errors);
         }
     }
 }
