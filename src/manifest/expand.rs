@@ -14,6 +14,9 @@ use serde::Serialize;
 use super::document::{Manifest, Origin};
 use super::object::{Kind, Object};
 
+/// The random source of generated name suffixes (seed it for reproducible names).
+pub type NameRng = fastrand::Rng;
+
 /// Characters Kubernetes uses for generated names (no vowels, no look-alikes).
 const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// Generated names keep at most this much of their base (`maxGeneratedNameLength`).
