@@ -225,3 +225,11 @@ fn long_lines_and_many_documents_are_fine() {
     });
     assert!(report.is_valid(), "{:#?}", report.diagnostics);
 }
+
+#[test]
+fn byte_order_mark_and_crlf_are_accepted() {
+    let text = "\u{feff}apiVersion: v1\r\nkind: Pod\r\nmetadata: {name: p}\r\nspec: {containers: [{name: c, image: busybox}]}\r\n";
+    let report = load_reader("windows.yaml", text.as_bytes());
+    assert!(report.is_valid(), "{:#?}", report.diagnostics);
+    assert_eq!(report.manifests.len(), 1);
+}

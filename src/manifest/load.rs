@@ -127,6 +127,10 @@ pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
             .help("podlife reads manifests up to 32 MiB per input; split the stream into several files"),
         );
     }
+    // A UTF-8 byte-order mark (Windows editors write one) is not part of the manifest.
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     match String::from_utf8(bytes) {
         Ok(text) => analyze(Source::new(name, text)),
         Err(e) => {
