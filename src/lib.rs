@@ -7,3 +7,5 @@
 pub mod cli;
 pub mod manifest;
 pub mod probe;
+pub mod runtime;
+pub mod time;

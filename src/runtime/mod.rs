@@ -1,0 +1,188 @@
+//! The container runtime seam: what the engine needs from a runtime, and nothing of
+//! Kubernetes. The engine owns every semantic (hooks, probes, grace periods, restarts); a
+//! runtime only creates, starts, signals, waits for and removes containers in a pod sandbox.
+//!
+//! Implementations: [`process`] (local process groups, the embedded default); Docker and a
+//! simulated runtime fit the same trait.
+
+pub mod process;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+pub use nix::sys::signal::Signal;
+
+/// What a pod sandbox needs: identity and volumes.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    pub pod_uid: String,
+    pub pod_name: String,
+    pub namespace: String,
+    pub hostname: String,
+    /// emptyDir volumes, shared by the pod's containers.
+    pub volumes: Vec<String>,
+}
+
+/// A created pod sandbox: the pod's network identity and volumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sandbox {
+    pub id: String,
+    /// The pod IP: probes and httpGet hooks go here.
+    pub ip: IpAddr,
+}
+
+/// A volume mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    pub volume: String,
+    pub path: String,
+    pub read_only: bool,
+}
+
+/// One container to create, already resolved from the pod spec.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// Kubernetes `command` (replaces the image's entrypoint when set).
+    pub command: Vec<String>,
+    /// Kubernetes `args` (replaces the image's cmd when set).
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub working_dir: Option<String>,
+    pub mounts: Vec<MountSpec>,
+    /// Instance number (the container's restartCount), for names and logs.
+    pub attempt: i32,
+    /// Where the container writes its termination message (`terminationMessagePath`).
+    pub termination_message_path: Option<String>,
+}
+
+/// Identifies one container instance in its runtime.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContainerId(pub String);
+
+impl std::fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a container instance ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// The exit code; 128 + signal when a signal ended it.
+    pub code: i32,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    pub oom_killed: bool,
+}
+
+impl ExitStatus {
+    /// The container state reason Kubernetes shows (`Completed`, `Error`, `OOMKilled`).
+    pub fn reason(&self) -> &'static str {
+        if self.oom_killed {
+            "OOMKilled"
+        } else if self.code == 0 {
+            "Completed"
+        } else {
+            "Error"
+        }
+    }
+}
+
+/// What an image says about how to run it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    /// `STOPSIGNAL`, if the image sets one.
+    pub stop_signal: Option<Signal>,
+}
+
+/// The result of an exec that ran to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i32,
+    /// stdout and stderr together, at most [`EXEC_OUTPUT_LIMIT`] bytes.
+    pub output: String,
+}
+
+/// Exec output kept, like the kubelet's 10 KiB.
+pub const EXEC_OUTPUT_LIMIT: usize = 10 * 1024;
+
+/// Why an exec did not produce an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecError {
+    /// It ran past its timeout and was killed.
+    TimedOut,
+    /// It could not run (no such command, container not running…).
+    Failed(String),
+}
+
+/// A runtime operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeError(pub String);
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+impl From<std::io::Error> for RuntimeError {
+    fn from(e: std::io::Error) -> Self {
+        RuntimeError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, RuntimeError>;
+
+/// What the engine needs from a container runtime.
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// A short name for reports (`process`, `docker`).
+    fn name(&self) -> &'static str;
+
+    /// Things users should know about this runtime on this machine (missing isolation…),
+    /// said once at start-up.
+    fn notices(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox>;
+    /// Removes the sandbox and its volumes; its containers must be removed first.
+    async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()>;
+
+    async fn image_config(&self, image: &str) -> Result<ImageConfig>;
+
+    async fn create_container(
+        &self,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<ContainerId>;
+    async fn start_container(&self, id: &ContainerId) -> Result<()>;
+    /// Resolves when the container has exited (at once if it already has).
+    async fn wait_container(&self, id: &ContainerId) -> Result<ExitStatus>;
+    /// Sends `signal` to the container's processes.
+    async fn signal_container(&self, id: &ContainerId, signal: Signal) -> Result<()>;
+    /// Runs `command` inside the container; `timeout` kills it when it runs longer.
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ExecOutput, ExecError>;
+    /// Up to `limit` bytes of a file inside the container, `None` if it does not exist.
+    async fn read_file(
+        &self,
+        id: &ContainerId,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>>;
+    /// The last `lines` lines (at most `bytes` bytes) of the container's output.
+    async fn logs_tail(&self, id: &ContainerId, lines: usize, bytes: usize) -> Result<String>;
+    async fn remove_container(&self, id: &ContainerId) -> Result<()>;
+}

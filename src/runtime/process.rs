@@ -1,0 +1,724 @@
+//! The process runtime: a container is a process group on this machine.
+//!
+//! - Each pod gets a directory (its emptyDir volumes live there) and its own loopback address
+//!   (`127.x.y.z`) as pod IP; containers see it as `POD_IP`, so replicas can listen on the same
+//!   port by binding to it.
+//! - Each container is a process group (`command` + `args`, its `env`, `workingDir`); signals go
+//!   to the whole group, and when the main process ends, the rest of the group is killed, as a
+//!   container's PID namespace would.
+//! - Where the kernel allows (root), each container gets a private mount namespace in which
+//!   volumes are bind-mounted at their `mountPath` and the termination-message file at its
+//!   path; missing mount points are created and removed again afterwards. Without root, volumes
+//!   are only reachable through `PODLIFE_VOLUME_<NAME>` variables (said at start-up).
+//! - Nothing outlives the engine: every process gets `PR_SET_PDEATHSIG`, the runtime kills its
+//!   groups when dropped, and a new runtime reaps the leftovers of runs whose engine died.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+
+use super::{
+    ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
+    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
+};
+
+/// Where a file mount comes from: the termination-message file of a container.
+const TERMINATION_LOG: &str = "termination-log";
+
+/// The process runtime. Dropping it kills every process it started.
+pub struct ProcessRuntime {
+    run_dir: PathBuf,
+    /// Mount points podlife created on this machine, shared by concurrent runs.
+    registry: PathBuf,
+    /// Second octet of this runtime's pod IPs (127.<octet>.x.y), random per runtime so that
+    /// engines running side by side do not collide.
+    octet: u8,
+    next_pod: AtomicU32,
+    next_container: AtomicU64,
+    isolation: bool,
+    sandboxes: Mutex<HashMap<String, PodDir>>,
+    containers: Mutex<HashMap<ContainerId, Arc<Proc>>>,
+}
+
+#[derive(Debug, Clone)]
+struct PodDir {
+    dir: PathBuf,
+    spec: SandboxSpec,
+    ip: IpAddr,
+}
+
+/// One container instance.
+struct Proc {
+    dir: PathBuf,
+    program: Vec<String>,
+    env: Vec<(String, String)>,
+    cwd: PathBuf,
+    /// (source on this machine, path in the container, read-only)
+    mounts: Vec<(PathBuf, PathBuf, bool)>,
+    pgid: Mutex<Option<i32>>,
+    exit: watch::Sender<Option<ExitStatus>>,
+}
+
+impl ProcessRuntime {
+    /// A runtime whose state lives under `PODLIFE_STATE_DIR` (default `/tmp/podlife-<uid>`).
+    /// Leftovers of runs whose engine died are reaped first.
+    pub fn new() -> Result<Self> {
+        let root = std::env::var_os("PODLIFE_STATE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("podlife-{}", nix::unistd::geteuid()))
+            });
+        let runs = root.join("runs");
+        let registry = root.join("mount-points");
+        std::fs::create_dir_all(&runs)?;
+        std::fs::create_dir_all(&registry)?;
+        reap_dead_runs(&runs, &registry);
+        let pid = std::process::id();
+        let run_dir = runs.join(format!("{pid}-{:08x}", fastrand::u32(..)));
+        std::fs::create_dir_all(&run_dir)?;
+        std::fs::write(run_dir.join("owner"), owner_token(pid).unwrap_or_default())?;
+        Ok(Self {
+            run_dir,
+            registry,
+            octet: fastrand::u8(16..=250),
+            next_pod: AtomicU32::new(1),
+            next_container: AtomicU64::new(1),
+            isolation: isolation_available(),
+            sandboxes: Mutex::new(HashMap::new()),
+            containers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether containers get private mount namespaces (volumes at their mountPath).
+    pub fn isolation(&self) -> bool {
+        self.isolation
+    }
+
+    fn proc(&self, id: &ContainerId) -> Result<Arc<Proc>> {
+        self.containers
+            .lock()
+            .expect("runtime state")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| RuntimeError(format!("no container {id}")))
+    }
+
+    /// Makes sure `target` exists (a directory, or an empty file when `file`) so that it can
+    /// be bind-mounted in private namespaces. Mount points podlife creates are shared by the
+    /// runs that use them and removed when the last one ends; they stay empty on the machine,
+    /// since containers only write into their private mounts.
+    fn ensure_mount_point(&self, target: &Path, file: bool) -> Result<()> {
+        let _lock = registry_lock(&self.registry)?;
+        let entry = self.registry.join(escape(target));
+        std::fs::create_dir_all(&entry)?;
+        std::fs::write(entry.join(run_name(&self.run_dir)), "")?;
+        record(&self.run_dir.join("created"), &target.display().to_string());
+        if target.exists() {
+            return Ok(());
+        }
+        let mut outermost = target.to_path_buf();
+        while let Some(parent) = outermost.parent().filter(|p| !p.exists()) {
+            outermost = parent.to_path_buf();
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if file {
+            std::fs::File::create(target)?;
+        } else {
+            std::fs::create_dir_all(target)?;
+        }
+        std::fs::write(entry.join(CREATED), outermost.display().to_string())?;
+        Ok(())
+    }
+}
+
+/// In a registry entry: the outermost path podlife created for it.
+const CREATED: &str = ".created";
+
+fn run_name(run_dir: &Path) -> String {
+    run_dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Serialises registry changes between concurrent runs.
+fn registry_lock(registry: &Path) -> std::io::Result<std::fs::File> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(registry.join(".lock"))?;
+    lock.lock()?;
+    Ok(lock)
+}
+
+/// A path as one file name.
+fn escape(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('%', "%25")
+        .replace('/', "%2F")
+}
+
+impl Drop for ProcessRuntime {
+    fn drop(&mut self) {
+        reap_run(&self.run_dir, &self.registry);
+    }
+}
+
+#[async_trait]
+impl ContainerRuntime for ProcessRuntime {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn notices(&self) -> Vec<String> {
+        let mut notices = vec![
+            "process runtime: containers run as process groups on this machine; images are not \
+             used, so every container needs a `command`"
+                .to_owned(),
+        ];
+        if !self.isolation {
+            notices.push(
+                "process runtime: no mount namespaces here (needs root): volumes are not mounted at \
+                 their mountPath, containers find them in PODLIFE_VOLUME_<NAME>"
+                    .to_owned(),
+            );
+        }
+        notices
+    }
+
+    async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
+        let n = self.next_pod.fetch_add(1, Ordering::Relaxed);
+        let ip = IpAddr::V4(Ipv4Addr::new(
+            127,
+            self.octet,
+            (n >> 8) as u8,
+            (n & 0xff) as u8 | 1,
+        ));
+        let id = format!(
+            "{}-{}",
+            spec.pod_name,
+            &spec.pod_uid[..spec.pod_uid.len().min(8)]
+        );
+        let dir = self.run_dir.join("pods").join(&id);
+        for volume in &spec.volumes {
+            std::fs::create_dir_all(dir.join("volumes").join(volume))?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        self.sandboxes.lock().expect("runtime state").insert(
+            id.clone(),
+            PodDir {
+                dir,
+                spec: spec.clone(),
+                ip,
+            },
+        );
+        Ok(Sandbox { id, ip })
+    }
+
+    async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {
+        let pod = self
+            .sandboxes
+            .lock()
+            .expect("runtime state")
+            .remove(&sandbox.id);
+        if let Some(pod) = pod {
+            let _ = std::fs::remove_dir_all(&pod.dir);
+        }
+        Ok(())
+    }
+
+    async fn image_config(&self, _image: &str) -> Result<ImageConfig> {
+        // Images are not used here: no entrypoint to fall back on, SIGTERM to stop.
+        Ok(ImageConfig::default())
+    }
+
+    async fn create_container(
+        &self,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<ContainerId> {
+        let pod = self
+            .sandboxes
+            .lock()
+            .expect("runtime state")
+            .get(&sandbox.id)
+            .cloned()
+            .ok_or_else(|| RuntimeError(format!("no sandbox {}", sandbox.id)))?;
+        let program: Vec<String> = spec.command.iter().chain(&spec.args).cloned().collect();
+        if spec.command.is_empty() {
+            return Err(RuntimeError(format!(
+                "container {:?} has no `command`: the process runtime runs commands, not images \
+                 ({}); add a `command`, or use the Docker runtime",
+                spec.name, spec.image
+            )));
+        }
+        let n = self.next_container.fetch_add(1, Ordering::Relaxed);
+        let id = ContainerId(format!("{}-{}-{n}", sandbox.id, spec.name));
+        let dir = pod
+            .dir
+            .join("containers")
+            .join(format!("{}-{}", spec.name, spec.attempt));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::File::create(dir.join(TERMINATION_LOG))?;
+
+        let mut env = vec![
+            (
+                "PATH".to_owned(),
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            ),
+            ("HOSTNAME".to_owned(), pod.spec.hostname.clone()),
+            ("POD_NAME".to_owned(), pod.spec.pod_name.clone()),
+            ("POD_NAMESPACE".to_owned(), pod.spec.namespace.clone()),
+            ("POD_IP".to_owned(), pod.ip.to_string()),
+        ];
+        for volume in &pod.spec.volumes {
+            let var = format!(
+                "PODLIFE_VOLUME_{}",
+                volume
+                    .to_uppercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            env.push((
+                var,
+                pod.dir.join("volumes").join(volume).display().to_string(),
+            ));
+        }
+        env.extend(spec.env.iter().cloned());
+
+        let mut mounts = Vec::new();
+        if self.isolation {
+            for m in &spec.mounts {
+                let source = pod.dir.join("volumes").join(&m.volume);
+                let target = PathBuf::from(&m.path);
+                self.ensure_mount_point(&target, false)?;
+                mounts.push((source, target, m.read_only));
+            }
+            if let Some(path) = &spec.termination_message_path {
+                let target = PathBuf::from(path);
+                self.ensure_mount_point(&target, true)?;
+                mounts.push((dir.join(TERMINATION_LOG), target, false));
+            }
+        }
+        let cwd = match &spec.working_dir {
+            Some(dir) if Path::new(dir).is_dir() || self.isolation => PathBuf::from(dir),
+            _ => dir.clone(),
+        };
+        let proc = Arc::new(Proc {
+            dir,
+            program,
+            env,
+            cwd,
+            mounts,
+            pgid: Mutex::new(None),
+            exit: watch::channel(None).0,
+        });
+        self.containers
+            .lock()
+            .expect("runtime state")
+            .insert(id.clone(), proc);
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &ContainerId) -> Result<()> {
+        let proc = self.proc(id)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(proc.dir.join("log"))?;
+        let mut command = tokio::process::Command::new(&proc.program[0]);
+        command
+            .args(&proc.program[1..])
+            .env_clear()
+            .envs(proc.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&proc.cwd)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        let mounts = proc.mounts.clone();
+        let isolation = self.isolation;
+        // Only async-signal-safe system calls happen between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+                if isolation {
+                    private_mounts(&mounts)?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .map_err(|e| RuntimeError(format!("cannot start {:?}: {e}", proc.program.join(" "))))?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        *proc.pgid.lock().expect("container state") = Some(pid);
+        record(&self.run_dir.join("pgids"), &pid.to_string());
+        let watcher = proc.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            // The container is gone when its main process is: take the rest of the group.
+            let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+            let exit = match status {
+                Ok(status) => exit_status(status),
+                Err(_) => ExitStatus {
+                    code: 128,
+                    signal: None,
+                    oom_killed: false,
+                },
+            };
+            watcher.exit.send_replace(Some(exit));
+        });
+        Ok(())
+    }
+
+    async fn wait_container(&self, id: &ContainerId) -> Result<ExitStatus> {
+        let proc = self.proc(id)?;
+        let mut exit = proc.exit.subscribe();
+        let status = exit
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| RuntimeError(format!("container {id} vanished")))?;
+        Ok(status.expect("waited for Some"))
+    }
+
+    async fn signal_container(&self, id: &ContainerId, signal: Signal) -> Result<()> {
+        let proc = self.proc(id)?;
+        if proc.exit.borrow().is_some() {
+            return Ok(());
+        }
+        if let Some(pgid) = *proc.pgid.lock().expect("container state") {
+            match kill(Pid::from_raw(-pgid), signal) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => return Err(RuntimeError(format!("cannot signal {id}: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ExecOutput, ExecError> {
+        let proc = self.proc(id).map_err(|e| ExecError::Failed(e.0))?;
+        let pid = (*proc.pgid.lock().expect("container state"))
+            .filter(|_| proc.exit.borrow().is_none())
+            .ok_or_else(|| ExecError::Failed("container is not running".into()))?;
+        let Some(program) = command.first() else {
+            return Err(ExecError::Failed("empty command".into()));
+        };
+        let namespace = if self.isolation {
+            Some(
+                std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+                    .map_err(|e| ExecError::Failed(format!("container is not running: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let (reader, writer) = nix::unistd::pipe().map_err(|e| ExecError::Failed(e.to_string()))?;
+        let writer2 = writer
+            .try_clone()
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(&command[1..])
+            .env_clear()
+            .envs(proc.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&proc.cwd)
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(writer2)
+            .process_group(0)
+            .kill_on_drop(true);
+        unsafe {
+            cmd.pre_exec(move || {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+                if let Some(ns) = &namespace {
+                    nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNS)?;
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ExecError::Failed(format!("exec {:?} failed: {e}", command.join(" "))))?;
+        drop(cmd);
+        let exec_pid = child.id().map(|p| p as i32);
+        let output = read_bounded(reader);
+        let run = async {
+            let (status, output) = tokio::join!(child.wait(), output);
+            (status, output)
+        };
+        let outcome = match timeout {
+            Some(limit) => tokio::time::timeout(limit, run).await,
+            None => Ok(run.await),
+        };
+        match outcome {
+            Ok((Ok(status), output)) => Ok(ExecOutput {
+                exit_code: exit_status(status).code,
+                output,
+            }),
+            Ok((Err(e), _)) => Err(ExecError::Failed(e.to_string())),
+            Err(_) => {
+                if let Some(pid) = exec_pid {
+                    let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+                }
+                Err(ExecError::TimedOut)
+            }
+        }
+    }
+
+    async fn read_file(
+        &self,
+        id: &ContainerId,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>> {
+        let proc = self.proc(id)?;
+        let host_path = if self.isolation {
+            match proc
+                .mounts
+                .iter()
+                .find(|(_, target, _)| Path::new(path).starts_with(target))
+            {
+                Some((source, target, _)) => match Path::new(path).strip_prefix(target) {
+                    Ok(rest) if !rest.as_os_str().is_empty() => source.join(rest),
+                    _ => source.clone(),
+                },
+                None => PathBuf::from(path),
+            }
+        } else {
+            PathBuf::from(path)
+        };
+        match std::fs::File::open(&host_path) {
+            Ok(file) => {
+                let mut bytes = Vec::new();
+                file.take(limit as u64).read_to_end(&mut bytes)?;
+                Ok(Some(bytes))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn logs_tail(&self, id: &ContainerId, lines: usize, bytes: usize) -> Result<String> {
+        let proc = self.proc(id)?;
+        let mut file = std::fs::File::open(proc.dir.join("log"))?;
+        let len = file.metadata()?.len();
+        let start = len.saturating_sub(bytes as u64);
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        let kept: Vec<&str> = text.lines().rev().take(lines).collect();
+        Ok(kept.into_iter().rev().collect::<Vec<_>>().join("\n"))
+    }
+
+    async fn remove_container(&self, id: &ContainerId) -> Result<()> {
+        let proc = self.containers.lock().expect("runtime state").remove(id);
+        if let Some(proc) = proc {
+            if let Some(pgid) = *proc.pgid.lock().expect("container state") {
+                let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// In a new mount namespace, bind-mounts each volume at its path. Runs between fork and exec.
+fn private_mounts(mounts: &[(PathBuf, PathBuf, bool)]) -> std::io::Result<()> {
+    use nix::mount::{MsFlags, mount};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )?;
+    for (source, target, read_only) in mounts {
+        mount(
+            Some(source.as_path()),
+            target.as_path(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )?;
+        if *read_only {
+            mount(
+                None::<&str>,
+                target.as_path(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None::<&str>,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether this process may give children private mount namespaces.
+fn isolation_available() -> bool {
+    if !nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    let mut probe = std::process::Command::new("true");
+    probe
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    use std::os::unix::process::CommandExt;
+    unsafe {
+        probe.pre_exec(|| private_mounts(&[]));
+    }
+    probe.status().is_ok_and(|s| s.success())
+}
+
+/// Reads a pipe to its end, keeping the first [`EXEC_OUTPUT_LIMIT`] bytes.
+async fn read_bounded(reader: OwnedFd) -> String {
+    let Ok(mut pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(reader) else {
+        return String::new();
+    };
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = EXEC_OUTPUT_LIMIT.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitStatus {
+            code,
+            signal: None,
+            oom_killed: false,
+        },
+        (None, Some(signal)) => ExitStatus {
+            code: 128 + signal,
+            signal: Some(signal),
+            oom_killed: false,
+        },
+        (None, None) => ExitStatus {
+            code: 128,
+            signal: None,
+            oom_killed: false,
+        },
+    }
+}
+
+/// Appends a line to a bookkeeping file.
+fn record(file: &Path, line: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// `pid starttime`: identifies a live process even after its pid is reused.
+fn owner_token(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let start = after_name.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start}"))
+}
+
+/// Reaps runs whose engine is gone (killed with SIGKILL, crashed).
+fn reap_dead_runs(runs: &Path, registry: &Path) {
+    let Ok(entries) = std::fs::read_dir(runs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let owner = std::fs::read_to_string(dir.join("owner")).unwrap_or_default();
+        let alive = owner
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .and_then(owner_token)
+            .is_some_and(|token| token == owner.trim());
+        if !alive {
+            reap_run(&dir, registry);
+        }
+    }
+}
+
+/// Kills every process group of a run, releases the mount points it used (removing those no
+/// other run uses) and removes its directory.
+fn reap_run(dir: &Path, registry: &Path) {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    for pgid in read("pgids")
+        .lines()
+        .filter_map(|l| l.trim().parse::<i32>().ok())
+    {
+        let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
+    }
+    let run = run_name(dir);
+    if let Ok(_lock) = registry_lock(registry) {
+        for created in read("created").lines() {
+            release_mount_point(registry, Path::new(created.trim()), &run);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Drops `run` from the users of `target`; the last user removes what podlife created for it.
+fn release_mount_point(registry: &Path, target: &Path, run: &str) {
+    let entry = registry.join(escape(target));
+    let _ = std::fs::remove_file(entry.join(run));
+    let users = std::fs::read_dir(&entry)
+        .map(|d| d.flatten().filter(|e| e.file_name() != CREATED).count())
+        .unwrap_or(0);
+    if users > 0 {
+        return;
+    }
+    if let Ok(outermost) = std::fs::read_to_string(entry.join(CREATED)) {
+        remove_empty_up_to(target, Path::new(&outermost));
+    }
+    let _ = std::fs::remove_dir_all(&entry);
+}
+
+/// Removes `path` if it is an empty file or directory, then its parents up to `outermost`
+/// (inclusive) while they are empty.
+fn remove_empty_up_to(path: &Path, outermost: &Path) {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir(path).is_ok()
+    } else {
+        path.metadata().is_ok_and(|m| m.len() == 0) && std::fs::remove_file(path).is_ok()
+    };
+    if !removed || path == outermost {
+        return;
+    }
+    let mut parent = path.parent();
+    while let Some(dir) = parent.filter(|d| d.starts_with(outermost)) {
+        if std::fs::remove_dir(dir).is_err() || dir == outermost {
+            break;
+        }
+        parent = dir.parent();
+    }
+}
