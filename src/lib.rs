@@ -5,6 +5,7 @@
 //! `podlife` command.
 
 pub mod cli;
+pub mod engine;
 pub mod manifest;
 pub mod probe;
 pub mod runtime;

@@ -1,0 +1,179 @@
+//! One probe worker per container instance and probe (`pkg/kubelet/prober/worker.go`): runs the
+//! handler every period after the initial delay, counts consecutive results against the
+//! thresholds, emits `Unhealthy` for every failed attempt, and tells the pod worker when the
+//! published result changes. After a published liveness failure or any startup result it goes
+//! on hold: the next container instance gets new workers.
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::events::{Event, EventLog, EventType, Observation, What};
+use super::handlers::{self, Target};
+use super::spec::{ProbeKind, ProbeSpec};
+use super::worker::Msg;
+use crate::probe::ProbeOutcome;
+
+/// Prober errors are retried this often within one period (`maxProbeRetries`).
+const MAX_RETRIES: usize = 3;
+
+/// What a probe worker must know about its container instance, kept current by the pod worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gates {
+    /// The startup probe has passed (or there is none).
+    pub started: bool,
+    /// The pod is terminating: liveness and startup stop, readiness goes on.
+    pub terminating: bool,
+    /// The instance has exited: this worker is done.
+    pub exited: bool,
+}
+
+pub struct ProbeWorker {
+    pub spec: ProbeSpec,
+    pub slot: usize,
+    pub attempt: i32,
+    /// When the container instance started (initialDelaySeconds counts from here).
+    pub started: Instant,
+    pub target: Target,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub log: EventLog,
+    pub pod: String,
+    pub gates: watch::Receiver<Gates>,
+}
+
+impl ProbeWorker {
+    fn event(&self, reason: &str, message: String) {
+        self.log.push(
+            &self.pod,
+            Some(&self.target.container),
+            What::Event(Event {
+                type_: EventType::Warning,
+                reason: reason.to_owned(),
+                message,
+            }),
+        );
+    }
+
+    fn observe(&self, observation: Observation) {
+        self.log.push(
+            &self.pod,
+            Some(&self.target.container),
+            What::Observation(observation),
+        );
+    }
+
+    pub async fn run(mut self) {
+        let scale = self.log.scale();
+        let kind = self.spec.kind;
+        let mut ticker = tokio::time::interval(scale.seconds(self.spec.period));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Initial results: not ready, alive, startup unknown.
+        let mut published = match kind {
+            ProbeKind::Readiness => Some(false),
+            ProbeKind::Liveness => Some(true),
+            ProbeKind::Startup => None,
+        };
+        let mut streak: Option<(bool, i32)> = None;
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                changed = self.gates.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let gates = *self.gates.borrow();
+                    if gates.exited || (gates.terminating && kind != ProbeKind::Readiness) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            let gates = *self.gates.borrow();
+            if gates.exited || (gates.terminating && kind != ProbeKind::Readiness) {
+                return;
+            }
+            let since_start = scale.manifest(self.started.elapsed()).as_secs() as i64;
+            if since_start < self.spec.initial_delay {
+                continue;
+            }
+            match kind {
+                ProbeKind::Startup if gates.started => return,
+                ProbeKind::Liveness | ProbeKind::Readiness if !gates.started => continue,
+                _ => {}
+            }
+            let mut outcome = ProbeOutcome::Error(String::new());
+            for _ in 0..MAX_RETRIES {
+                outcome =
+                    handlers::probe(&self.target, &self.spec.handler, self.spec.timeout).await;
+                if !matches!(outcome, ProbeOutcome::Error(_)) {
+                    break;
+                }
+            }
+            let (label, output) = match &outcome {
+                ProbeOutcome::Success(o) => ("success", o),
+                ProbeOutcome::Warning(o) => ("warning", o),
+                ProbeOutcome::Failure(o) => ("failure", o),
+                ProbeOutcome::Error(o) => ("error", o),
+            };
+            self.observe(Observation::ProbeAttempt {
+                probe: kind.to_string(),
+                outcome: label.to_owned(),
+                output: output.clone(),
+            });
+            let title = kind.title();
+            let result = match &outcome {
+                ProbeOutcome::Success(_) => true,
+                ProbeOutcome::Warning(out) => {
+                    self.event("ProbeWarning", format!("{title} probe warning: {out}"));
+                    true
+                }
+                ProbeOutcome::Failure(out) => {
+                    self.event("Unhealthy", format!("{title} probe failed: {out}"));
+                    false
+                }
+                ProbeOutcome::Error(e) => {
+                    let state = match published {
+                        Some(true) => "success",
+                        Some(false) => "failure",
+                        None => "unknown",
+                    };
+                    self.event(
+                        "Unhealthy",
+                        format!("{title} probe errored and resulted in {state} state: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let count = match streak {
+                Some((last, n)) if last == result => n + 1,
+                _ => 1,
+            };
+            streak = Some((result, count));
+            let threshold = if result {
+                self.spec.success_threshold
+            } else {
+                self.spec.failure_threshold
+            };
+            if count >= threshold && published != Some(result) {
+                published = Some(result);
+                self.observe(Observation::ProbeResult {
+                    probe: kind.to_string(),
+                    success: result,
+                });
+                let _ = self.tx.send(Msg::Probe {
+                    slot: self.slot,
+                    attempt: self.attempt,
+                    kind,
+                    success: result,
+                });
+            }
+            let on_hold = match kind {
+                ProbeKind::Liveness => published == Some(false),
+                ProbeKind::Startup => published.is_some(),
+                ProbeKind::Readiness => false,
+            };
+            if on_hold {
+                return;
+            }
+        }
+    }
+}

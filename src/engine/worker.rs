@@ -1,0 +1,1095 @@
+//! The pod worker: one task per pod that owns the pod's state and reacts to messages (container
+//! exits, probe results, back-off timers, deletion), the way the kubelet's pod worker runs
+//! `SyncPod` → `SyncTerminatingPod` → `SyncTerminatedPod`.
+//!
+//! After every message, [`PodWorker::sync`] decides what to do next from the state alone:
+//! start the next init container, start or restart app containers (with crash-loop back-off),
+//! notice that the pod has completed, or drive termination. Starting a container (create →
+//! start → postStart) happens inside the sync, one container after another, as in the kubelet;
+//! killing one (preStop → stop signal → grace → SIGKILL) runs in a task of its own, so probes
+//! and deletion keep being handled meanwhile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus};
+use k8s_openapi::jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::backoff::Backoff;
+use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
+use super::handlers::{self, Target};
+use super::prober::{Gates, ProbeWorker};
+use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
+use super::status::{self, Conditions, ContainerView, PodView, State, Terminated};
+use crate::runtime::{
+    ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, MountSpec, Sandbox, SandboxSpec,
+    Signal,
+};
+
+/// Termination messages are cut at this size; the log fallback at 80 lines / 2 KiB.
+const TERMINATION_MESSAGE_LIMIT: usize = 4096;
+const FALLBACK_LINES: usize = 80;
+const FALLBACK_BYTES: usize = 2048;
+/// Every container gets at least this long between the stop signal and SIGKILL.
+const MINIMUM_STOP_WINDOW: i64 = 2;
+
+/// Messages to a pod worker.
+#[derive(Debug)]
+pub enum Msg {
+    Exited {
+        slot: usize,
+        attempt: i32,
+        exit: ExitStatus,
+    },
+    Probe {
+        slot: usize,
+        attempt: i32,
+        kind: ProbeKind,
+        success: bool,
+    },
+    /// A back-off wait is over.
+    Restart { slot: usize },
+    /// Delete the pod, with this grace period (manifest seconds) instead of the pod's.
+    Delete { grace: Option<i64> },
+    /// `activeDeadlineSeconds` has passed.
+    Deadline,
+}
+
+/// One container of the pod and its current instance.
+struct Slot {
+    container: Container,
+    role: Role,
+    probes: Vec<ProbeSpec>,
+    view: ContainerView,
+    live: Option<Live>,
+    backoff: Backoff,
+    /// A back-off timer is running.
+    restart_pending: bool,
+    /// The back-off timer has fired: start it on this sync.
+    restart_due: bool,
+    /// Restart whatever the exit code (it was killed by a failed probe or postStart).
+    force_restart: bool,
+    instances: i32,
+}
+
+/// The running instance of a container.
+struct Live {
+    id: ContainerId,
+    attempt: i32,
+    started_at: Timestamp,
+    gates: watch::Sender<Gates>,
+    killing: bool,
+}
+
+/// A pod worker; see the module documentation.
+pub struct PodWorker {
+    pod: Pod,
+    name: String,
+    namespace: String,
+    uid: String,
+    spec: PodSpec,
+    runtime: Arc<dyn ContainerRuntime>,
+    log: EventLog,
+    policy: RestartPolicy,
+    slots: Vec<Slot>,
+    sandbox: Option<Sandbox>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    status: watch::Sender<PodStatus>,
+    /// Set when deletion starts, so that long waits inside a sync can give way.
+    stopping: watch::Sender<bool>,
+    conditions: Conditions,
+    phase: &'static str,
+    app_ever_started: bool,
+    start_time: Option<Timestamp>,
+    /// Grace period of the termination under way (manifest seconds).
+    terminating: Option<i64>,
+    /// Deleted (or past its deadline), rather than completed by itself.
+    deleted: bool,
+    reason: Option<String>,
+    message: Option<String>,
+    dead: Vec<ContainerId>,
+    finished: bool,
+}
+
+impl PodWorker {
+    pub fn new(
+        pod: Pod,
+        runtime: Arc<dyn ContainerRuntime>,
+        log: EventLog,
+        tx: mpsc::UnboundedSender<Msg>,
+        rx: mpsc::UnboundedReceiver<Msg>,
+        status: watch::Sender<PodStatus>,
+    ) -> Self {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let lists = [
+            (spec.init_containers.clone().unwrap_or_default(), true),
+            (spec.containers.clone(), false),
+        ];
+        let slots = lists
+            .into_iter()
+            .flat_map(|(list, init)| list.into_iter().map(move |c| (c, init)))
+            .map(|(container, init)| {
+                let role = Role::of(&container, init);
+                Slot {
+                    probes: if role == Role::Init {
+                        Vec::new()
+                    } else {
+                        ProbeSpec::of_container(&container)
+                    },
+                    view: ContainerView {
+                        name: container.name.clone(),
+                        image: container.image.clone().unwrap_or_default(),
+                        role,
+                        state: State::Waiting {
+                            reason: if init
+                                || spec.init_containers.as_ref().is_none_or(Vec::is_empty)
+                            {
+                                "ContainerCreating".into()
+                            } else {
+                                "PodInitializing".into()
+                            },
+                            message: None,
+                        },
+                        last_terminated: None,
+                        restart_count: 0,
+                        ready: false,
+                        started: false,
+                    },
+                    container,
+                    role,
+                    live: None,
+                    backoff: Backoff::default(),
+                    restart_pending: false,
+                    restart_due: false,
+                    force_restart: false,
+                    instances: 0,
+                }
+            })
+            .collect();
+        Self {
+            policy: RestartPolicy::of(&spec),
+            pod,
+            name,
+            namespace,
+            uid,
+            spec,
+            runtime,
+            log,
+            slots,
+            sandbox: None,
+            tx,
+            rx,
+            status,
+            stopping: watch::channel(false).0,
+            conditions: Conditions::default(),
+            phase: "Pending",
+            app_ever_started: false,
+            start_time: None,
+            terminating: None,
+            deleted: false,
+            reason: None,
+            message: None,
+            dead: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// `name_namespace(uid)`, as kubelet messages name pods.
+    fn pod_ref(&self) -> String {
+        format!("{}_{}({})", self.name, self.namespace, self.uid)
+    }
+
+    fn event(&self, container: Option<&str>, type_: EventType, reason: &str, message: String) {
+        self.log.push(
+            &self.name,
+            container,
+            What::Event(Event {
+                type_,
+                reason: reason.to_owned(),
+                message,
+            }),
+        );
+    }
+
+    fn observe(&self, container: Option<&str>, observation: Observation) {
+        self.log
+            .push(&self.name, container, What::Observation(observation));
+    }
+
+    /// Runs the pod until it has finished: everything stopped and removed.
+    pub async fn run(mut self) {
+        self.event(
+            None,
+            EventType::Normal,
+            "Scheduled",
+            format!(
+                "Successfully assigned {}/{} to podlife",
+                self.namespace, self.name
+            ),
+        );
+        self.start_time = Some(status::now());
+        let volumes = self
+            .spec
+            .volumes
+            .iter()
+            .flatten()
+            .map(|v| v.name.clone())
+            .collect();
+        let sandbox_spec = SandboxSpec {
+            pod_uid: self.uid.clone(),
+            pod_name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            hostname: self
+                .spec
+                .hostname
+                .clone()
+                .unwrap_or_else(|| self.name.clone()),
+            volumes,
+        };
+        match self.runtime.create_sandbox(&sandbox_spec).await {
+            Ok(sandbox) => self.sandbox = Some(sandbox),
+            Err(e) => {
+                self.event(
+                    None,
+                    EventType::Warning,
+                    "FailedCreatePodSandBox",
+                    format!("Failed to create pod sandbox: {e}"),
+                );
+                self.phase = "Failed";
+                self.publish();
+                self.finish().await;
+                return;
+            }
+        }
+        if let Some(deadline) = self.spec.active_deadline_seconds {
+            let tx = self.tx.clone();
+            let wait = self.log.scale().seconds(deadline);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let _ = tx.send(Msg::Deadline);
+            });
+        }
+        self.publish();
+        self.sync().await;
+        while !self.finished {
+            let Some(msg) = self.rx.recv().await else {
+                break;
+            };
+            self.handle(msg).await;
+            self.sync().await;
+        }
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Exited {
+                slot,
+                attempt,
+                exit,
+            } => self.exited(slot, attempt, exit).await,
+            Msg::Probe {
+                slot,
+                attempt,
+                kind,
+                success,
+            } => self.probe_result(slot, attempt, kind, success),
+            Msg::Restart { slot } => {
+                let s = &mut self.slots[slot];
+                s.restart_pending = false;
+                s.restart_due = true;
+            }
+            Msg::Delete { grace } => {
+                let grace = grace
+                    .unwrap_or_else(|| spec::grace_seconds(&self.spec))
+                    .max(0);
+                self.deleted = true;
+                self.begin_termination(grace);
+            }
+            Msg::Deadline => {
+                if self.terminating.is_none() && !is_terminal(self.phase) {
+                    let message = "Pod was active on the node longer than the specified deadline";
+                    self.event(None, EventType::Warning, "DeadlineExceeded", message.into());
+                    self.reason = Some("DeadlineExceeded".into());
+                    self.message = Some(message.into());
+                    self.deleted = true;
+                    self.begin_termination(spec::grace_seconds(&self.spec));
+                }
+            }
+        }
+        self.publish();
+    }
+
+    fn begin_termination(&mut self, grace: i64) {
+        if self.terminating.is_some_and(|g| g <= grace) {
+            return;
+        }
+        self.terminating = Some(grace);
+        self.observe(
+            None,
+            Observation::Terminating {
+                grace_seconds: grace,
+            },
+        );
+        self.stopping.send_replace(true);
+        for slot in &mut self.slots {
+            slot.restart_pending = false;
+            slot.restart_due = false;
+            if let Some(live) = &slot.live {
+                live.gates.send_modify(|g| g.terminating = true);
+            }
+        }
+    }
+
+    async fn exited(&mut self, index: usize, attempt: i32, exit: ExitStatus) {
+        let Some(live) = self.slots[index].live.take_if(|l| l.attempt == attempt) else {
+            return;
+        };
+        live.gates.send_modify(|g| g.exited = true);
+        let container = self.slots[index].container.clone();
+        let path = container
+            .termination_message_path
+            .clone()
+            .unwrap_or_else(|| "/dev/termination-log".into());
+        let mut message = self
+            .runtime
+            .read_file(&live.id, &path, TERMINATION_MESSAGE_LIMIT)
+            .await
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .filter(|m| !m.is_empty());
+        if message.is_none()
+            && exit.code != 0
+            && container.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
+        {
+            message = self
+                .runtime
+                .logs_tail(&live.id, FALLBACK_LINES, FALLBACK_BYTES)
+                .await
+                .ok()
+                .filter(|m| !m.is_empty());
+        }
+        let terminated = Terminated {
+            exit_code: exit.code,
+            signal: exit.signal,
+            reason: exit.reason().to_owned(),
+            message,
+            started_at: live.started_at,
+            finished_at: status::now(),
+            container_id: format!("{}://{}", self.runtime.name(), live.id),
+        };
+        self.observe(
+            Some(&container.name),
+            Observation::ContainerExited {
+                exit_code: exit.code,
+                signal: exit.signal,
+                reason: terminated.reason.clone(),
+            },
+        );
+        let slot = &mut self.slots[index];
+        if slot.view.ready {
+            self.log.push(
+                &self.name,
+                Some(&container.name),
+                What::Observation(Observation::ReadyChanged { ready: false }),
+            );
+        }
+        slot.view.state = State::Terminated(terminated);
+        slot.view.ready = false;
+        slot.view.started = false;
+        self.dead.push(live.id);
+    }
+
+    fn probe_result(&mut self, index: usize, attempt: i32, kind: ProbeKind, success: bool) {
+        let slot = &self.slots[index];
+        let Some(live) = slot.live.as_ref().filter(|l| l.attempt == attempt) else {
+            return;
+        };
+        let name = slot.container.name.clone();
+        let has_readiness = slot.probes.iter().any(|p| p.kind == ProbeKind::Readiness);
+        match (kind, success) {
+            (ProbeKind::Readiness, ready) => {
+                let ready =
+                    ready && slot.view.started && matches!(slot.view.state, State::Running { .. });
+                self.set_ready(index, ready);
+            }
+            (ProbeKind::Startup, true) => {
+                live.gates.send_modify(|g| g.started = true);
+                self.slots[index].view.started = true;
+                if !has_readiness {
+                    self.set_ready(index, true);
+                }
+            }
+            (ProbeKind::Startup | ProbeKind::Liveness, false) => {
+                if self.terminating.is_some() || live.killing {
+                    return;
+                }
+                let probe = slot.probes.iter().find(|p| p.kind == kind);
+                let grace = probe
+                    .and_then(|p| p.termination_grace)
+                    .unwrap_or_else(|| spec::grace_seconds(&self.spec));
+                let suffix = if self.policy == RestartPolicy::Never && slot.role == Role::App {
+                    ""
+                } else {
+                    ", will be restarted"
+                };
+                let prefix = if slot.role == Role::Sidecar {
+                    "Init container"
+                } else {
+                    "Container"
+                };
+                let message = format!("{prefix} {name} failed {kind} probe{suffix}");
+                self.slots[index].force_restart = true;
+                self.kill(index, message, grace);
+            }
+            (ProbeKind::Liveness, true) => {}
+        }
+    }
+
+    fn set_ready(&mut self, index: usize, ready: bool) {
+        let slot = &mut self.slots[index];
+        if slot.view.ready != ready {
+            slot.view.ready = ready;
+            let name = slot.container.name.clone();
+            self.observe(Some(&name), Observation::ReadyChanged { ready });
+        }
+    }
+
+    /// Decides and does what comes next, as the kubelet's SyncPod does.
+    async fn sync(&mut self) {
+        if self.finished {
+            return;
+        }
+        if self.terminating.is_some() {
+            self.sync_terminating().await;
+            return;
+        }
+        // Init containers, in order: each must succeed (or, for sidecars, have started)
+        // before the next one runs.
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            match slot.role {
+                Role::App => break,
+                Role::Init => {
+                    if succeeded(&slot.view.state) {
+                        continue;
+                    }
+                    if slot.live.is_some() {
+                        return;
+                    }
+                    if slot.instances > 0 && self.policy == RestartPolicy::Never {
+                        // A failed init container fails the pod under Never.
+                        self.complete().await;
+                        return;
+                    }
+                    self.start_or_back_off(index).await;
+                    return;
+                }
+                Role::Sidecar => {
+                    if slot.live.is_none() {
+                        self.start_or_back_off(index).await;
+                    }
+                    let slot = &self.slots[index];
+                    if slot.live.is_some() && slot.view.started {
+                        continue;
+                    }
+                    return;
+                }
+            }
+        }
+        // App containers, one after the other.
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.role != Role::App || slot.live.is_some() {
+                continue;
+            }
+            let wants_start = slot.instances == 0
+                || slot.force_restart
+                || match &slot.view.state {
+                    State::Terminated(t) => self.policy.restarts(t.exit_code),
+                    State::Waiting { .. } => true,
+                    State::Running { .. } => false,
+                };
+            if wants_start && !self.finished && self.terminating.is_none() {
+                self.start_or_back_off(index).await;
+            }
+        }
+        if self.terminating.is_some() {
+            // Deleted while starting containers.
+            self.sync_terminating().await;
+            return;
+        }
+        let done = self.slots.iter().filter(|s| s.role == Role::App).all(|s| {
+            s.live.is_none()
+                && !s.restart_pending
+                && !s.force_restart
+                && matches!(&s.view.state, State::Terminated(t) if !self.policy.restarts(t.exit_code))
+        });
+        if done {
+            self.complete().await;
+        }
+    }
+
+    /// The pod has run to completion (or its init failed under Never): stop what still runs.
+    async fn complete(&mut self) {
+        self.phase = status::phase(&self.views(), self.policy, self.app_ever_started, false);
+        self.begin_termination(spec::grace_seconds(&self.spec));
+        self.publish();
+        self.sync_terminating().await;
+    }
+
+    /// Starts container `index` now, or after its crash-loop back-off.
+    async fn start_or_back_off(&mut self, index: usize) {
+        let scale = self.log.scale();
+        let pod_ref = self.pod_ref();
+        let slot = &mut self.slots[index];
+        if slot.restart_pending {
+            return;
+        }
+        if slot.instances > 0 && !slot.restart_due {
+            let ran = match &slot.view.state {
+                State::Terminated(t) => t
+                    .finished_at
+                    .duration_since(t.started_at)
+                    .try_into()
+                    .unwrap_or_default(),
+                _ => Duration::ZERO,
+            };
+            let delay = slot.backoff.next(scale.manifest(ran));
+            if !delay.is_zero() {
+                slot.restart_pending = true;
+                let name = slot.container.name.clone();
+                let seconds = delay.as_secs();
+                if let State::Terminated(t) = &slot.view.state {
+                    slot.view.last_terminated = Some(t.clone());
+                }
+                slot.view.state = State::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                    message: Some(format!(
+                        "back-off {seconds}s restarting failed container={name} pod={pod_ref}"
+                    )),
+                };
+                self.event(
+                    Some(&name),
+                    EventType::Warning,
+                    "BackOff",
+                    format!("Back-off restarting failed container {name} in pod {pod_ref}"),
+                );
+                let tx = self.tx.clone();
+                let wait = scale.wall(delay);
+                tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    let _ = tx.send(Msg::Restart { slot: index });
+                });
+                self.publish();
+                return;
+            }
+        }
+        slot.restart_due = false;
+        slot.force_restart = false;
+        self.start(index).await;
+    }
+
+    /// create → start → postStart, as the kubelet's startContainer does.
+    async fn start(&mut self, index: usize) {
+        let Some(sandbox) = self.sandbox.clone() else {
+            return;
+        };
+        let pod_ref = self.pod_ref();
+        let slot = &mut self.slots[index];
+        let container = slot.container.clone();
+        let name = container.name.clone();
+        let attempt = slot.instances;
+        slot.instances += 1;
+        slot.view.restart_count = attempt;
+        if let State::Terminated(t) = &slot.view.state {
+            slot.view.last_terminated = Some(t.clone());
+        }
+        let env: Vec<(String, String)> = container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        let expand = |list: &Option<Vec<String>>| -> Vec<String> {
+            list.iter()
+                .flatten()
+                .map(|s| spec::expand_env(s, &env))
+                .collect()
+        };
+        let container_spec = ContainerSpec {
+            name: name.clone(),
+            image: container.image.clone().unwrap_or_default(),
+            command: expand(&container.command),
+            args: expand(&container.args),
+            env: env.clone(),
+            working_dir: container.working_dir.clone(),
+            mounts: container
+                .volume_mounts
+                .iter()
+                .flatten()
+                .map(|m| MountSpec {
+                    volume: m.name.clone(),
+                    path: m.mount_path.clone(),
+                    read_only: m.read_only.unwrap_or(false),
+                })
+                .collect(),
+            attempt,
+            termination_message_path: Some(
+                container
+                    .termination_message_path
+                    .clone()
+                    .unwrap_or_else(|| "/dev/termination-log".into()),
+            ),
+        };
+        let image = container_spec.image.clone();
+        self.event(
+            Some(&name),
+            EventType::Normal,
+            "Pulled",
+            format!("Container image {image:?} already present on machine"),
+        );
+        let id = match self
+            .runtime
+            .create_container(&sandbox, &container_spec)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => return self.start_failed(index, "CreateContainerError", e.to_string()),
+        };
+        self.event(
+            Some(&name),
+            EventType::Normal,
+            "Created",
+            "Container created".into(),
+        );
+        if let Err(e) = self.runtime.start_container(&id).await {
+            self.dead.push(id);
+            return self.start_failed(index, "RunContainerError", e.to_string());
+        }
+        let started = Instant::now();
+        let started_at = status::now();
+        self.event(
+            Some(&name),
+            EventType::Normal,
+            "Started",
+            "Container started".into(),
+        );
+        self.observe(
+            Some(&name),
+            Observation::ContainerStarted {
+                restart_count: attempt,
+            },
+        );
+        let has_startup = self.slots[index]
+            .probes
+            .iter()
+            .any(|p| p.kind == ProbeKind::Startup);
+        let gates = watch::channel(Gates {
+            started: !has_startup,
+            terminating: false,
+            exited: false,
+        })
+        .0;
+        self.slots[index].live = Some(Live {
+            id: id.clone(),
+            attempt,
+            started_at,
+            gates,
+            killing: false,
+        });
+        if self.slots[index].role == Role::App {
+            self.app_ever_started = true;
+        }
+        {
+            let runtime = self.runtime.clone();
+            let tx = self.tx.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                if let Ok(exit) = runtime.wait_container(&id).await {
+                    let _ = tx.send(Msg::Exited {
+                        slot: index,
+                        attempt,
+                        exit,
+                    });
+                }
+            });
+        }
+        let target = Target {
+            runtime: self.runtime.clone(),
+            id: id.clone(),
+            pod_ip: sandbox.ip,
+            ports: container.ports.clone().unwrap_or_default(),
+            scale: self.log.scale(),
+            pod_ref,
+            container: name.clone(),
+        };
+        if let Some(handler) = container
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.post_start.as_ref())
+            .and_then(Handler::of_hook)
+        {
+            self.observe(
+                Some(&name),
+                Observation::HookStarted {
+                    hook: HookKind::PostStart,
+                },
+            );
+            let mut stopping = self.stopping.subscribe();
+            let outcome = tokio::select! {
+                outcome = handlers::hook(&target, &handler) => Some(outcome),
+                _ = stopping.wait_for(|s| *s) => None,
+            };
+            match outcome {
+                Some(Ok(note)) => {
+                    self.observe(
+                        Some(&name),
+                        Observation::HookFinished {
+                            hook: HookKind::PostStart,
+                            error: None,
+                        },
+                    );
+                    if let Some(fallback) = note.http_fallback {
+                        self.event(
+                            Some(&name),
+                            EventType::Warning,
+                            "LifecycleHTTPFallback",
+                            fallback,
+                        );
+                    }
+                }
+                Some(Err(message)) => {
+                    self.observe(
+                        Some(&name),
+                        Observation::HookFinished {
+                            hook: HookKind::PostStart,
+                            error: Some(message.clone()),
+                        },
+                    );
+                    self.event(
+                        Some(&name),
+                        EventType::Warning,
+                        "FailedPostStartHook",
+                        "PostStartHook failed".into(),
+                    );
+                    self.slots[index].view.state = State::Waiting {
+                        reason: "PostStartHookError".into(),
+                        message: Some(message),
+                    };
+                    self.slots[index].force_restart = self.policy != RestartPolicy::Never;
+                    let grace = spec::grace_seconds(&self.spec);
+                    self.kill(index, "FailedPostStartHook".into(), grace);
+                    self.publish();
+                    return;
+                }
+                None => {
+                    self.observe(
+                        Some(&name),
+                        Observation::HookFinished {
+                            hook: HookKind::PostStart,
+                            error: Some("interrupted: the pod is being deleted".into()),
+                        },
+                    );
+                }
+            }
+        }
+        let slot = &mut self.slots[index];
+        if slot.live.as_ref().is_none_or(|l| l.attempt != attempt) {
+            // It exited during postStart; the exit is already recorded.
+            return;
+        }
+        slot.view.state = State::Running {
+            started_at,
+            container_id: format!("{}://{id}", self.runtime.name()),
+        };
+        slot.view.started = !has_startup;
+        let has_readiness = slot.probes.iter().any(|p| p.kind == ProbeKind::Readiness);
+        if slot.view.started && !has_readiness {
+            self.set_ready(index, true);
+        }
+        let slot = &self.slots[index];
+        let live = slot.live.as_ref().expect("checked above");
+        for probe in &slot.probes {
+            let worker = ProbeWorker {
+                spec: probe.clone(),
+                slot: index,
+                attempt,
+                started,
+                target: target.clone(),
+                tx: self.tx.clone(),
+                log: self.log.clone(),
+                pod: self.name.clone(),
+                gates: live.gates.subscribe(),
+            };
+            tokio::spawn(worker.run());
+        }
+        self.publish();
+    }
+
+    /// A container could not be created or started: it waits with the reason, and is retried
+    /// with back-off.
+    fn start_failed(&mut self, index: usize, reason: &str, message: String) {
+        let name = self.slots[index].container.name.clone();
+        self.event(
+            Some(&name),
+            EventType::Warning,
+            "Failed",
+            format!("Error: {message}"),
+        );
+        let now = status::now();
+        let slot = &mut self.slots[index];
+        slot.view.state = State::Waiting {
+            reason: reason.to_owned(),
+            message: Some(message.clone()),
+        };
+        // Counted like a failed instance, so that back-off and restart policy apply.
+        slot.view.last_terminated = Some(Terminated {
+            exit_code: 128,
+            signal: None,
+            reason: if reason == "CreateContainerError" {
+                "ContainerCannotRun".into()
+            } else {
+                "StartError".into()
+            },
+            message: Some(message),
+            started_at: now,
+            finished_at: now,
+            container_id: String::new(),
+        });
+        slot.view.state = State::Terminated(slot.view.last_terminated.clone().expect("set above"));
+        slot.force_restart = self.policy != RestartPolicy::Never || slot.role == Role::Sidecar;
+        self.publish();
+    }
+
+    /// Kills container `index` the kubelet's way, in a task of its own: `Killing` event,
+    /// preStop (bounded by the grace period, whose whole seconds it uses up), the stop signal,
+    /// then SIGKILL once the rest of the grace period (at least 2 s) has passed. A grace period
+    /// of 0 skips preStop and kills at once.
+    fn kill(&mut self, index: usize, message: String, grace: i64) {
+        let Some(sandbox) = self.sandbox.clone() else {
+            return;
+        };
+        let pod_ref = self.pod_ref();
+        let scale = self.log.scale();
+        let slot = &mut self.slots[index];
+        let Some(live) = slot.live.as_mut().filter(|l| !l.killing) else {
+            return;
+        };
+        live.killing = true;
+        let container = slot.container.clone();
+        let name = container.name.clone();
+        let id = live.id.clone();
+        self.event(Some(&name), EventType::Normal, "Killing", message);
+        let runtime = self.runtime.clone();
+        let log = self.log.clone();
+        let pod = self.name.clone();
+        let target = Target {
+            runtime: runtime.clone(),
+            id: id.clone(),
+            pod_ip: sandbox.ip,
+            ports: container.ports.clone().unwrap_or_default(),
+            scale,
+            pod_ref,
+            container: name.clone(),
+        };
+        let pre_stop = container
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.as_ref())
+            .and_then(Handler::of_hook);
+        tokio::spawn(async move {
+            let observe = |o: Observation| {
+                log.push(&pod, Some(&name), What::Observation(o));
+            };
+            let stop_signal = runtime
+                .image_config(&container.image.clone().unwrap_or_default())
+                .await
+                .ok()
+                .and_then(|c| c.stop_signal)
+                .unwrap_or(Signal::SIGTERM);
+            let mut remaining = grace;
+            if let (Some(handler), true) = (pre_stop, grace > 0) {
+                observe(Observation::HookStarted {
+                    hook: HookKind::PreStop,
+                });
+                let begun = Instant::now();
+                let outcome =
+                    tokio::time::timeout(scale.seconds(grace), handlers::hook(&target, &handler))
+                        .await;
+                let error = match outcome {
+                    Ok(Ok(note)) => {
+                        if let Some(fallback) = note.http_fallback {
+                            log.push(
+                                &pod,
+                                Some(&name),
+                                What::Event(Event {
+                                    type_: EventType::Warning,
+                                    reason: "LifecycleHTTPFallback".into(),
+                                    message: fallback,
+                                }),
+                            );
+                        }
+                        None
+                    }
+                    Ok(Err(message)) => {
+                        log.push(
+                            &pod,
+                            Some(&name),
+                            What::Event(Event {
+                                type_: EventType::Warning,
+                                reason: "FailedPreStopHook".into(),
+                                message: "PreStopHook failed".into(),
+                            }),
+                        );
+                        Some(message)
+                    }
+                    Err(_) => Some("PreStop hook not completed in grace period".into()),
+                };
+                observe(Observation::HookFinished {
+                    hook: HookKind::PreStop,
+                    error,
+                });
+                // Whole seconds of the hook count against the grace period.
+                remaining -= scale.manifest(begun.elapsed()).as_secs() as i64;
+            }
+            if grace == 0 {
+                observe(Observation::SignalSent {
+                    signal: Signal::SIGKILL.as_str().to_owned(),
+                });
+                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
+                return;
+            }
+            let window = remaining.max(MINIMUM_STOP_WINDOW);
+            observe(Observation::SignalSent {
+                signal: stop_signal.as_str().to_owned(),
+            });
+            let _ = runtime.signal_container(&id, stop_signal).await;
+            let exited =
+                tokio::time::timeout(scale.seconds(window), runtime.wait_container(&id)).await;
+            if exited.is_err() {
+                observe(Observation::SignalSent {
+                    signal: Signal::SIGKILL.as_str().to_owned(),
+                });
+                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
+            }
+        });
+    }
+
+    /// Termination: app containers are killed together; sidecars after them, last first.
+    async fn sync_terminating(&mut self) {
+        let grace = self.terminating.unwrap_or(0);
+        let apps_alive = self
+            .slots
+            .iter()
+            .any(|s| s.role != Role::Sidecar && s.live.is_some());
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.role != Role::Sidecar && slot.live.as_ref().is_some_and(|l| !l.killing) {
+                let message = format!("Stopping container {}", slot.container.name);
+                self.kill(index, message, grace);
+            }
+        }
+        if !apps_alive {
+            let last_sidecar = (0..self.slots.len())
+                .rev()
+                .find(|&i| self.slots[i].role == Role::Sidecar && self.slots[i].live.is_some());
+            if let Some(index) = last_sidecar {
+                let message = format!("Stopping container {}", self.slots[index].container.name);
+                self.kill(index, message, grace);
+            }
+        }
+        if self.slots.iter().all(|s| s.live.is_none()) {
+            self.finish().await;
+        }
+    }
+
+    /// Everything has stopped: final phase, remove containers and sandbox.
+    async fn finish(&mut self) {
+        if !is_terminal(self.phase) {
+            self.phase = if self.reason.as_deref() == Some("DeadlineExceeded") {
+                "Failed"
+            } else {
+                status::phase(
+                    &self.views(),
+                    self.policy,
+                    self.app_ever_started,
+                    self.deleted,
+                )
+            };
+        }
+        for id in std::mem::take(&mut self.dead) {
+            let _ = self.runtime.remove_container(&id).await;
+        }
+        if let Some(sandbox) = self.sandbox.take() {
+            let _ = self.runtime.remove_sandbox(&sandbox).await;
+        }
+        self.publish();
+        self.finished = true;
+        self.observe(None, Observation::PodFinished);
+    }
+
+    fn views(&self) -> Vec<ContainerView> {
+        self.slots.iter().map(|s| s.view.clone()).collect()
+    }
+
+    /// Recomputes the status, records what changed, and publishes it.
+    fn publish(&mut self) {
+        let views = self.views();
+        if !is_terminal(self.phase) && self.terminating.is_none() {
+            let phase = status::phase(&views, self.policy, self.app_ever_started, false);
+            self.phase = phase;
+        }
+        let view = PodView {
+            containers: &views,
+            phase: self.phase,
+            sandbox_ready: self.sandbox.is_some(),
+            app_ever_started: self.app_ever_started,
+            pod_ip: self.sandbox.as_ref().map(|s| s.ip.to_string()),
+            start_time: self.start_time,
+            reason: self.reason.clone(),
+            message: self.message.clone(),
+        };
+        for (kind, value, _, _) in status::condition_values(&view) {
+            if self.conditions.set(kind, value) {
+                self.observe(
+                    None,
+                    Observation::ConditionChanged {
+                        condition: kind.to_owned(),
+                        status: value,
+                    },
+                );
+            }
+        }
+        let new = status::pod_status(&view, &self.conditions);
+        let old_phase = self.status.borrow().phase.clone();
+        if old_phase.as_deref() != Some(self.phase) {
+            self.observe(
+                None,
+                Observation::PhaseChanged {
+                    phase: self.phase.to_owned(),
+                },
+            );
+        }
+        self.status.send_replace(new);
+        let _ = &self.pod;
+    }
+}
+
+fn succeeded(state: &State) -> bool {
+    matches!(state, State::Terminated(t) if t.exit_code == 0)
+}
+
+fn is_terminal(phase: &str) -> bool {
+    phase == "Succeeded" || phase == "Failed"
+}

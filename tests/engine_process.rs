@@ -1,0 +1,644 @@
+//! The lifecycle engine on the process runtime, with real processes, signals and timing.
+//! Manifests go through the same validation and expansion as `podlife run`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use podlife::engine::{Engine, EventType, Observation, Record};
+use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::{Source, analyze};
+use podlife::runtime::process::ProcessRuntime;
+use podlife::time::TimeScale;
+
+/// An engine on a fresh process runtime, and a scratch directory for the containers to write
+/// what they saw.
+struct Harness {
+    engine: Engine,
+    out: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new(scale: f64) -> Self {
+        let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
+        Self {
+            engine: Engine::new(runtime, TimeScale::new(scale).unwrap()),
+            out: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Validates and runs `yaml` (`$OUT` in it becomes the scratch directory); returns the pod
+    /// names.
+    fn apply(&self, yaml: &str) -> Vec<String> {
+        let yaml = yaml.replace("$OUT", &self.out.path().display().to_string());
+        let report = analyze(Source::new("test.yaml", yaml));
+        assert!(report.is_valid(), "{:#?}", report.diagnostics);
+        let plan = expand(&report.manifests, &mut NameRng::with_seed(3));
+        plan.pods
+            .into_iter()
+            .map(|p| {
+                let name = p.name().to_owned();
+                self.engine.apply(p.pod).unwrap();
+                name
+            })
+            .collect()
+    }
+
+    fn records(&self) -> Vec<Record> {
+        self.engine.log().records()
+    }
+
+    /// Waits (at most `limit` of wall time) until `check` holds for the log.
+    async fn until(&self, limit: Duration, what: &str, check: impl Fn(&[Record]) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut updates = self.engine.log().subscribe();
+        loop {
+            if check(&self.records()) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "timed out waiting for {what}; log:\n{}",
+                    timeline(&self.records())
+                );
+            }
+            let _ =
+                tokio::time::timeout(left.min(Duration::from_millis(200)), updates.recv()).await;
+        }
+    }
+
+    fn phase(&self, pod: &str) -> String {
+        self.engine
+            .status(pod)
+            .and_then(|s| s.phase)
+            .unwrap_or_default()
+    }
+
+    /// Waits until the container has written `file` into the scratch directory.
+    async fn file(&self, file: &str) {
+        let path = self.out.path().join(file);
+        self.until(Duration::from_secs(10), file, |_| path.exists())
+            .await;
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.out.path().join(file)).unwrap_or_default()
+    }
+}
+
+fn timeline(records: &[Record]) -> String {
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "{:>8.3}s {} {:?} {:?}",
+                r.wall.as_secs_f64(),
+                r.pod,
+                r.container,
+                r.what
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn events<'a>(records: &'a [Record], reason: &str) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.event().is_some_and(|e| e.reason == reason))
+        .collect()
+}
+
+fn has_event(records: &[Record], reason: &str, message: &str) -> bool {
+    records.iter().any(|r| {
+        r.event()
+            .is_some_and(|e| e.reason == reason && e.message.contains(message))
+    })
+}
+
+fn observed<'a>(records: &'a [Record], f: impl Fn(&Observation) -> bool + 'a) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.observation().is_some_and(&f))
+        .collect()
+}
+
+fn finished(records: &[Record]) -> bool {
+    records
+        .iter()
+        .any(|r| matches!(r.observation(), Some(Observation::PodFinished)))
+}
+
+#[tokio::test]
+async fn init_containers_run_in_order_and_share_a_volume() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: init-order}
+spec:
+  initContainers:
+  - name: first
+    image: busybox
+    command: ["sh", "-c", "echo first >> /work/order; echo first >> $OUT/order"]
+    volumeMounts: [{name: work, mountPath: /podlife-e2e-work}]
+  - name: second
+    image: busybox
+    command: ["sh", "-c", "sleep 0.2; echo second >> $OUT/order"]
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "echo app >> $OUT/order; exec sleep 300"]
+  volumes: [{name: work, emptyDir: {}}]
+"#
+        .replace("/work/order", "/podlife-e2e-work/order")
+        .as_str(),
+    );
+    let pod = &pods[0];
+    h.until(Duration::from_secs(10), "Running", |_| {
+        h.phase(pod) == "Running"
+    })
+    .await;
+    h.until(Duration::from_secs(5), "the app's line", |_| {
+        h.read("order").contains("app")
+    })
+    .await;
+    assert_eq!(h.read("order"), "first\nsecond\napp\n");
+    let status = h.engine.status(pod).unwrap();
+    let init = status.init_container_statuses.unwrap();
+    assert!(init.iter().all(|c| {
+        c.state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .unwrap()
+            .reason
+            .as_deref()
+            == Some("Completed")
+    }));
+    let initialized = status
+        .conditions
+        .unwrap()
+        .into_iter()
+        .find(|c| c.type_ == "Initialized")
+        .unwrap();
+    assert_eq!(initialized.status, "True");
+    // Created/Started for each container, in order.
+    let records = h.records();
+    let started: Vec<&str> = events(&records, "Started")
+        .iter()
+        .map(|r| r.container.as_deref().unwrap())
+        .collect();
+    assert_eq!(started, ["first", "second", "app"]);
+    h.engine.shutdown(Some(0)).await;
+}
+
+#[tokio::test]
+async fn init_failure_under_never_fails_the_pod() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: init-fails}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: check, image: busybox, command: ["sh", "-c", "exit 3"]}
+  containers:
+  - {name: app, image: busybox, command: ["sh", "-c", "echo ran > $OUT/app"]}
+"#,
+    );
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    assert_eq!(h.phase(&pods[0]), "Failed");
+    assert_eq!(h.read("app"), "", "the app container never starts");
+    let status = h.engine.status(&pods[0]).unwrap();
+    let init = &status.init_container_statuses.unwrap()[0];
+    assert_eq!(
+        init.state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .unwrap()
+            .exit_code,
+        3
+    );
+}
+
+#[tokio::test]
+async fn prestop_runs_before_the_stop_signal() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: prestop}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "trap 'if [ -f $OUT/prestop ]; then echo yes > $OUT/saw; else echo no > $OUT/saw; fi; exit 0' TERM; touch $OUT/trapped; while true; do sleep 0.05; done"]
+    lifecycle:
+      preStop:
+        exec: {command: ["sh", "-c", "sleep 0.3; touch $OUT/prestop"]}
+"#,
+    );
+    let pod = &pods[0];
+    h.file("trapped").await;
+    h.engine.delete(pod, None).unwrap();
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    assert_eq!(h.read("saw"), "yes\n", "SIGTERM arrived after preStop");
+    let records = h.records();
+    let hook_done = observed(&records, |o| {
+        matches!(o, Observation::HookFinished { error: None, .. })
+    })[0]
+        .wall;
+    let term = observed(
+        &records,
+        |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+    )[0]
+    .wall;
+    assert!(hook_done <= term);
+    assert!(has_event(&records, "Killing", "Stopping container app"));
+    // Exited 0 on SIGTERM: a deleted pod whose containers all exit 0 is Succeeded.
+    assert_eq!(h.phase(pod), "Succeeded");
+}
+
+#[tokio::test]
+async fn sigterm_ignored_means_sigkill_at_the_grace_deadline() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "trap '' TERM; touch $OUT/trapped; while true; do sleep 0.05; done"]
+"#,
+    );
+    let pod = &pods[0];
+    h.file("trapped").await;
+    h.engine.delete(pod, None).unwrap();
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    let records = h.records();
+    let term = observed(
+        &records,
+        |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+    )[0]
+    .wall;
+    let kill = observed(
+        &records,
+        |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+    )[0]
+    .wall;
+    let gap = kill - term;
+    assert!(
+        gap >= Duration::from_millis(1950) && gap <= Duration::from_millis(2150),
+        "SIGKILL {gap:?} after SIGTERM, expected 2 s ± 100 ms"
+    );
+    let status = h.engine.status(pod).unwrap();
+    let state = status.container_statuses.unwrap()[0].state.clone().unwrap();
+    let terminated = state.terminated.unwrap();
+    assert_eq!(
+        (terminated.exit_code, terminated.reason.as_deref()),
+        (137, Some("Error"))
+    );
+    assert_eq!(h.phase(pod), "Failed");
+}
+
+#[tokio::test]
+async fn grace_period_zero_kills_at_once() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: now}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "trap '' TERM; touch $OUT/trapped; while true; do sleep 0.05; done"]
+    lifecycle:
+      preStop: {exec: {command: ["sh", "-c", "touch $OUT/prestop"]}}
+"#,
+    );
+    let pod = &pods[0];
+    h.file("trapped").await;
+    let start = tokio::time::Instant::now();
+    h.engine.delete(pod, Some(0)).unwrap();
+    h.until(Duration::from_secs(5), "pod finished", finished)
+        .await;
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(h.read("prestop"), "", "preStop is skipped with grace 0");
+}
+
+#[tokio::test]
+async fn liveness_failure_restarts_the_container() {
+    // 0.1: a 1 s period takes 100 ms.
+    let h = Harness::new(0.1);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: liveness}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "if [ -f $OUT/started-once ]; then touch $OUT/healthy; else touch $OUT/started-once; fi; exec sleep 300"]
+    livenessProbe:
+      exec: {command: ["test", "-f", "$OUT/healthy"]}
+      periodSeconds: 1
+      failureThreshold: 3
+"#,
+    );
+    let pod = &pods[0];
+    h.until(Duration::from_secs(15), "a restart", |r| {
+        !observed(r, |o| {
+            matches!(o, Observation::ContainerStarted { restart_count: 1 })
+        })
+        .is_empty()
+    })
+    .await;
+    h.until(Duration::from_secs(5), "Running again", |_| {
+        h.phase(pod) == "Running"
+    })
+    .await;
+    let records = h.records();
+    let unhealthy = events(&records, "Unhealthy");
+    assert_eq!(
+        unhealthy.len(),
+        3,
+        "one Unhealthy per failed attempt:\n{}",
+        timeline(&records)
+    );
+    assert!(
+        unhealthy[0]
+            .event()
+            .unwrap()
+            .message
+            .starts_with("Liveness probe failed")
+    );
+    assert!(has_event(
+        &records,
+        "Killing",
+        "Container app failed liveness probe, will be restarted"
+    ));
+    // Failure published after failureThreshold × periodSeconds (±1 period).
+    let first = observed(&records, |o| {
+        matches!(o, Observation::ContainerStarted { restart_count: 0 })
+    })[0]
+        .manifest;
+    let killed = events(&records, "Killing")[0].manifest;
+    let detect = killed - first;
+    assert!(
+        detect >= Duration::from_secs(2) && detect <= Duration::from_secs(4),
+        "{detect:?}"
+    );
+    let status = h.engine.status(pod).unwrap();
+    let c = &status.container_statuses.unwrap()[0];
+    assert_eq!(c.restart_count, 1);
+    let last = c.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
+    assert_eq!(last.exit_code, 143);
+    h.engine.shutdown(Some(0)).await;
+}
+
+#[tokio::test]
+async fn readiness_flips_both_ways() {
+    let h = Harness::new(0.1);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: readiness}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "300"]
+    readinessProbe:
+      exec: {command: ["test", "-f", "$OUT/ready"]}
+      periodSeconds: 1
+      failureThreshold: 2
+"#,
+    );
+    let pod = &pods[0];
+    let ready = |h: &Harness| {
+        h.engine
+            .status(pod)
+            .and_then(|s| s.conditions)
+            .and_then(|c| c.into_iter().find(|c| c.type_ == "Ready"))
+            .is_some_and(|c| c.status == "True")
+    };
+    h.until(Duration::from_secs(5), "Running", |_| {
+        h.phase(pod) == "Running"
+    })
+    .await;
+    assert!(!ready(&h), "not ready before the first success");
+    std::fs::write(h.out.path().join("ready"), "").unwrap();
+    h.until(Duration::from_secs(5), "Ready", |_| ready(&h))
+        .await;
+    std::fs::remove_file(h.out.path().join("ready")).unwrap();
+    h.until(Duration::from_secs(5), "not Ready", |_| !ready(&h))
+        .await;
+    let records = h.records();
+    // Ready went false after the 2nd failure, not the 1st.
+    let failures: Vec<_> = observed(
+        &records,
+        |o| matches!(o, Observation::ProbeAttempt { outcome, .. } if outcome == "failure"),
+    )
+    .into_iter()
+    .filter(|r| {
+        r.wall
+            > observed(&records, |o| {
+                matches!(o, Observation::ReadyChanged { ready: true })
+            })[0]
+                .wall
+    })
+    .collect();
+    let unready = observed(&records, |o| {
+        matches!(o, Observation::ReadyChanged { ready: false })
+    })[0]
+        .wall;
+    assert!(failures.len() >= 2 && failures[1].wall <= unready && failures[0].wall < unready);
+    assert!(!has_event(&records, "Killing", ""), "readiness never kills");
+    h.engine.shutdown(Some(0)).await;
+}
+
+#[tokio::test]
+async fn crash_loop_back_off_doubles() {
+    // 0.05: the 10 s and 20 s back-offs take 0.5 s and 1 s.
+    let h = Harness::new(0.05);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher}
+spec:
+  containers:
+  - {name: app, image: busybox, command: ["sh", "-c", "exit 1"]}
+"#,
+    );
+    let pod = &pods[0];
+    h.until(Duration::from_secs(10), "four starts", |r| {
+        observed(r, |o| matches!(o, Observation::ContainerStarted { .. })).len() >= 4
+    })
+    .await;
+    let records = h.records();
+    let starts: Vec<Duration> = observed(&records, |o| {
+        matches!(o, Observation::ContainerStarted { .. })
+    })
+    .iter()
+    .map(|r| r.manifest)
+    .collect();
+    let gaps: Vec<f64> = starts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64())
+        .collect();
+    // First restart at once, then 10 s, then 20 s (manifest time), each ± 2 s.
+    assert!(gaps[0] < 2.0, "{gaps:?}");
+    assert!((gaps[1] - 10.0).abs() < 2.0, "{gaps:?}");
+    assert!((gaps[2] - 20.0).abs() < 2.0, "{gaps:?}");
+    assert!(has_event(
+        &records,
+        "BackOff",
+        "Back-off restarting failed container app in pod crasher_default("
+    ));
+    assert_eq!(
+        h.phase(pod),
+        "Running",
+        "a crash-looping Always pod is Running"
+    );
+    h.engine.shutdown(Some(0)).await;
+}
+
+#[tokio::test]
+async fn failed_poststart_kills_and_restarts() {
+    let h = Harness::new(0.05);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: poststart}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "300"]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo nope; exit 1"]}}
+"#,
+    );
+    h.until(Duration::from_secs(10), "a restart", |r| {
+        !observed(r, |o| {
+            matches!(o, Observation::ContainerStarted { restart_count: 1 })
+        })
+        .is_empty()
+    })
+    .await;
+    let records = h.records();
+    assert!(has_event(
+        &records,
+        "FailedPostStartHook",
+        "PostStartHook failed"
+    ));
+    assert!(has_event(&records, "Killing", "FailedPostStartHook"));
+    let failed = observed(&records, |o| {
+        matches!(o, Observation::HookFinished { error: Some(_), .. })
+    });
+    let Some(Observation::HookFinished {
+        error: Some(message),
+        ..
+    }) = failed[0].observation()
+    else {
+        panic!()
+    };
+    assert!(message.starts_with("Exec lifecycle hook ([sh -c echo nope; exit 1]) for Container \"app\" in Pod \"poststart_default("), "{message}");
+    assert!(message.ends_with("message: \"nope\\n\""), "{message}");
+    let _ = &pods;
+    h.engine.shutdown(Some(0)).await;
+}
+
+#[tokio::test]
+async fn active_deadline_fails_the_pod() {
+    let h = Harness::new(0.1);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: deadline}
+spec:
+  activeDeadlineSeconds: 5
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox, command: ["sleep", "300"]}
+"#,
+    );
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    let status = h.engine.status(&pods[0]).unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+    let records = h.records();
+    let deadline = events(&records, "DeadlineExceeded")[0];
+    assert!((deadline.manifest.as_secs_f64() - 5.0).abs() < 1.0);
+    assert_eq!(deadline.event().unwrap().type_, EventType::Warning);
+}
+
+#[tokio::test]
+async fn termination_message_and_log_fallback() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: messages}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: file
+    image: busybox
+    command: ["sh", "-c", "echo 'all done' > /dev/termination-log"]
+  - name: logs
+    image: busybox
+    command: ["sh", "-c", "echo 'it broke'; exit 4"]
+    terminationMessagePolicy: FallbackToLogsOnError
+"#,
+    );
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    let status = h.engine.status(&pods[0]).unwrap();
+    let by_name = |n: &str| {
+        status
+            .container_statuses
+            .clone()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.name == n)
+            .unwrap()
+            .state
+            .unwrap()
+            .terminated
+            .unwrap()
+    };
+    if ProcessRuntime::new().unwrap().isolation() {
+        assert_eq!(by_name("file").message.as_deref(), Some("all done\n"));
+    }
+    assert_eq!(by_name("logs").message.as_deref(), Some("it broke"));
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+}
