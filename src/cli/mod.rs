@@ -1,5 +1,6 @@
 //! The `podlife` command line: one module per subcommand.
 
+pub mod run;
 pub mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::ValidateArgs),
+    Run(run::RunArgs),
 }
 
 /// When to colour the output.
@@ -53,5 +55,6 @@ impl ColorChoice {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

@@ -55,6 +55,8 @@ pub enum Msg {
     Delete { grace: Option<i64> },
     /// `activeDeadlineSeconds` has passed.
     Deadline,
+    /// Nothing new: look at the state again.
+    Resync,
 }
 
 /// One container of the pod and its current instance.
@@ -315,6 +317,7 @@ impl PodWorker {
                 self.deleted = true;
                 self.begin_termination(grace);
             }
+            Msg::Resync => {}
             Msg::Deadline => {
                 if self.terminating.is_none() && !is_terminal(self.phase) {
                     let message = "Pod was active on the node longer than the specified deadline";
@@ -570,15 +573,17 @@ impl PodWorker {
                 slot.restart_pending = true;
                 let name = slot.container.name.clone();
                 let seconds = delay.as_secs();
+                // An exited container waits in CrashLoopBackOff; one that could not start
+                // keeps its reason (RunContainerError, …).
                 if let State::Terminated(t) = &slot.view.state {
                     slot.view.last_terminated = Some(t.clone());
+                    slot.view.state = State::Waiting {
+                        reason: "CrashLoopBackOff".into(),
+                        message: Some(format!(
+                            "back-off {seconds}s restarting failed container={name} pod={pod_ref}"
+                        )),
+                    };
                 }
-                slot.view.state = State::Waiting {
-                    reason: "CrashLoopBackOff".into(),
-                    message: Some(format!(
-                        "back-off {seconds}s restarting failed container={name} pod={pod_ref}"
-                    )),
-                };
                 self.event(
                     Some(&name),
                     EventType::Warning,
@@ -837,8 +842,8 @@ impl PodWorker {
         self.publish();
     }
 
-    /// A container could not be created or started: it waits with the reason, and is retried
-    /// with back-off.
+    /// A container could not be created or started: it waits with the reason (the pod stays
+    /// Pending if it never ran) and is retried with back-off.
     fn start_failed(&mut self, index: usize, reason: &str, message: String) {
         let name = self.slots[index].container.name.clone();
         self.event(
@@ -847,29 +852,15 @@ impl PodWorker {
             "Failed",
             format!("Error: {message}"),
         );
-        let now = status::now();
         let slot = &mut self.slots[index];
         slot.view.state = State::Waiting {
             reason: reason.to_owned(),
-            message: Some(message.clone()),
-        };
-        // Counted like a failed instance, so that back-off and restart policy apply.
-        slot.view.last_terminated = Some(Terminated {
-            exit_code: 128,
-            signal: None,
-            reason: if reason == "CreateContainerError" {
-                "ContainerCannotRun".into()
-            } else {
-                "StartError".into()
-            },
             message: Some(message),
-            started_at: now,
-            finished_at: now,
-            container_id: String::new(),
-        });
-        slot.view.state = State::Terminated(slot.view.last_terminated.clone().expect("set above"));
-        slot.force_restart = self.policy != RestartPolicy::Never || slot.role == Role::Sidecar;
+        };
+        slot.force_restart = true;
         self.publish();
+        // Come back to it: the next sync applies the back-off.
+        let _ = self.tx.send(Msg::Resync);
     }
 
     /// Kills container `index` the kubelet's way, in a task of its own: `Killing` event,

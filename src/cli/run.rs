@@ -1,0 +1,488 @@
+//! `podlife run`: validate, run every pod with the kubelet's semantics, show what happens and
+//! when, delete gracefully at the end, and summarise like `kubectl describe`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
+
+use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
+use crate::engine::{Engine, Observation, Record, What};
+use crate::manifest::expand::{self, PodPlan};
+use crate::manifest::render::{self, TextStyle};
+use crate::manifest::{FileReport, Manifest, load_inputs};
+use crate::runtime::ContainerRuntime;
+use crate::runtime::process::ProcessRuntime;
+use crate::time::TimeScale;
+
+/// Run the pods of Kubernetes manifests with the kubelet's lifecycle semantics and show, live,
+/// what happens and when: container starts, hooks, probe results, signals, restarts.
+///
+/// The manifests are validated first (nothing starts if one is invalid). The run ends when every
+/// pod has finished by itself, after --for, or on Ctrl-C: pods are then deleted gracefully
+/// (preStop, stop signal, SIGKILL after the grace period); a second Ctrl-C kills at once.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  podlife run fixtures/liveness-tcp.yaml --for 30s\n  podlife run fixtures/inessprobe.yaml --time-scale 0.1 --for 5m\n\nExit status: 0 every pod ran without failing, 1 a manifest is invalid or a pod failed, 2 usage error."
+)]
+pub struct RunArgs {
+    /// Manifest files, directories, or - for stdin.
+    #[arg(required = true, value_name = "FILE|DIR|-")]
+    pub inputs: Vec<String>,
+
+    /// Also read the subdirectories of directories.
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+
+    /// Where containers run.
+    #[arg(long, value_enum, default_value_t = RuntimeChoice::Process)]
+    pub runtime: RuntimeChoice,
+
+    /// How fast manifest time runs: 0.1 makes a 120 s delay take 12 s. Times shown are
+    /// manifest time.
+    #[arg(long, default_value = "1", value_name = "FACTOR")]
+    pub time_scale: TimeScale,
+
+    /// Delete the pods after this long (manifest time, e.g. 90s, 5m); without it, run until
+    /// every pod has finished or Ctrl-C.
+    #[arg(long = "for", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Grace period for the deletion at the end, in seconds, instead of each pod's
+    /// terminationGracePeriodSeconds; 0 kills at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub grace_period: Option<i64>,
+
+    /// Output format: live lines and a describe-style summary, or JSON lines.
+    #[arg(short, long, value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Container runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeChoice {
+    /// Process groups on this machine (needs nothing installed).
+    Process,
+}
+
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    Text,
+    /// One JSON object per event or observation, then one per pod with its final status.
+    Json,
+}
+
+pub fn run(args: &RunArgs) -> i32 {
+    let reports = load_inputs(&args.inputs, args.recursive);
+    if !reports.iter().all(FileReport::is_valid) {
+        let style = TextStyle {
+            color: args.color.enabled(),
+            ..TextStyle::default()
+        };
+        for report in &reports {
+            for d in &report.diagnostics {
+                eprint!("{}", render::render(&report.source, d, style));
+                eprintln!();
+            }
+        }
+        eprintln!("podlife: invalid manifests, nothing was started (see `podlife validate`)");
+        return EXIT_INVALID;
+    }
+    let manifests: Vec<Manifest> = reports.iter().flat_map(|r| r.manifests.clone()).collect();
+    let plan = expand::expand(&manifests, &mut fastrand::Rng::new());
+    if plan.pods.is_empty() {
+        eprintln!("podlife: the manifests hold no pods to run");
+        return EXIT_INVALID;
+    }
+    let tokio = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("podlife: cannot start the async runtime: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    tokio.block_on(run_pods(args, plan.pods))
+}
+
+async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
+    let runtime: Arc<dyn ContainerRuntime> = match args.runtime {
+        RuntimeChoice::Process => match ProcessRuntime::new() {
+            Ok(rt) => Arc::new(rt),
+            Err(e) => {
+                eprintln!("podlife: cannot start the process runtime: {e}");
+                return EXIT_INVALID;
+            }
+        },
+    };
+    let text = args.output == RunOutput::Text;
+    for notice in runtime.notices() {
+        if text {
+            eprintln!("note: {notice}");
+        }
+    }
+    let scale = args.time_scale;
+    let engine = Arc::new(Engine::new(runtime, scale));
+    let mut records = engine.log().subscribe();
+    if text {
+        println!(
+            "running {} pod{} on the {} runtime{}",
+            pods.len(),
+            if pods.len() == 1 { "" } else { "s" },
+            engine.runtime().name(),
+            if scale.factor() == 1.0 {
+                String::new()
+            } else {
+                format!(
+                    ", time scale {} (times shown are manifest time)",
+                    scale.factor()
+                )
+            }
+        );
+    }
+    let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();
+    for pod in &pods {
+        if let Err(e) = engine.apply(pod.pod.clone()) {
+            eprintln!("podlife: {e}");
+        }
+    }
+    let printer = tokio::spawn(async move {
+        loop {
+            match records.recv().await {
+                Ok(record) => print_record(&record, text, scale),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+
+    let all_finished = {
+        let engine = engine.clone();
+        let names = names.clone();
+        async move {
+            for name in &names {
+                engine.wait_finished(name).await;
+            }
+        }
+    };
+    tokio::pin!(all_finished);
+    let limit = async {
+        match args.duration {
+            Some(d) => tokio::time::sleep(scale.wall(d)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut done = false;
+    tokio::select! {
+        _ = &mut all_finished => done = true,
+        _ = limit => {
+            if text {
+                println!("--- time is up: deleting the pods");
+            }
+            delete_all(&engine, &names, args.grace_period);
+        }
+        _ = tokio::signal::ctrl_c() => {
+            if text {
+                println!("--- interrupted: deleting the pods (Ctrl-C again to kill at once)");
+            }
+            delete_all(&engine, &names, args.grace_period);
+        }
+    }
+    if !done {
+        tokio::select! {
+            _ = &mut all_finished => {}
+            _ = tokio::signal::ctrl_c() => {
+                if text {
+                    println!("--- killing the pods now");
+                }
+                delete_all(&engine, &names, Some(0));
+                all_finished.await;
+            }
+        }
+    }
+    // Let the printer catch up with the last records.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    printer.abort();
+    let records = engine.log().records();
+    let statuses: BTreeMap<String, PodStatus> = names
+        .iter()
+        .filter_map(|n| engine.status(n).map(|s| (n.clone(), s)))
+        .collect();
+    if text {
+        for plan in &pods {
+            let name = plan.name();
+            if let Some(status) = statuses.get(name) {
+                println!("{}", describe(plan, status, &records));
+            }
+        }
+    } else {
+        for (name, status) in &statuses {
+            let line = serde_json::json!({"pod": name, "status": status});
+            println!("{line}");
+        }
+    }
+    if names
+        .iter()
+        .any(|name| failed_before_deletion(name, &records))
+    {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
+    }
+}
+
+fn delete_all(engine: &Engine, names: &[String], grace: Option<i64>) {
+    for name in names {
+        let _ = engine.delete(name, grace);
+    }
+}
+
+/// A pod that reached Failed before podlife deleted it (init failure under Never, a failed
+/// Job pod, a deadline), or whose container could not be created.
+fn failed_before_deletion(pod: &str, records: &[Record]) -> bool {
+    let mut deleted = false;
+    for record in records.iter().filter(|r| r.pod == pod) {
+        match &record.what {
+            What::Observation(Observation::Terminating { .. }) => deleted = true,
+            What::Observation(Observation::PhaseChanged { phase })
+                if phase == "Failed" && !deleted =>
+            {
+                return true;
+            }
+            What::Event(e) if e.reason == "Failed" || e.reason == "DeadlineExceeded" => {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn stamp(record: &Record, scale: TimeScale) -> String {
+    if scale.factor() == 1.0 {
+        format!("{:>8.3}s", record.manifest.as_secs_f64())
+    } else {
+        format!(
+            "{:>8.3}s (wall {:.3}s)",
+            record.manifest.as_secs_f64(),
+            record.wall.as_secs_f64()
+        )
+    }
+}
+
+fn print_record(record: &Record, text: bool, scale: TimeScale) {
+    if !text {
+        if let Ok(line) = serde_json::to_string(record) {
+            println!("{line}");
+        }
+        return;
+    }
+    let who = match &record.container {
+        Some(c) => format!("{}/{c}", record.pod),
+        None => record.pod.clone(),
+    };
+    let (kind, reason, message) = match &record.what {
+        What::Event(e) => (
+            format!("{:?}", e.type_),
+            e.reason.clone(),
+            e.message.clone(),
+        ),
+        What::Observation(o) => {
+            let Some((reason, message)) = describe_observation(o) else {
+                return;
+            };
+            ("·".to_owned(), reason, message)
+        }
+    };
+    println!(
+        "{}  {who:<28} {kind:<8} {reason:<20} {message}",
+        stamp(record, scale)
+    );
+}
+
+/// A one-line rendering of the observations worth showing live.
+fn describe_observation(o: &Observation) -> Option<(String, String)> {
+    Some(match o {
+        Observation::HookStarted { hook } => (format!("{hook:?}"), "started".into()),
+        Observation::HookFinished { hook, error } => (
+            format!("{hook:?}"),
+            match error {
+                None => "finished".into(),
+                Some(e) => format!("failed: {e}"),
+            },
+        ),
+        Observation::ProbeResult { probe, success } => (
+            format!("{probe} probe"),
+            if *success {
+                "now succeeding".into()
+            } else {
+                "now failing".into()
+            },
+        ),
+        Observation::SignalSent { signal } => ("Signal".into(), format!("{signal} sent")),
+        Observation::ContainerExited {
+            exit_code, reason, ..
+        } => ("Exited".into(), format!("exit code {exit_code} ({reason})")),
+        Observation::Terminating { grace_seconds } => (
+            "Terminating".into(),
+            format!("grace period {grace_seconds}s"),
+        ),
+        Observation::PhaseChanged { phase } => ("Phase".into(), phase.clone()),
+        Observation::ReadyChanged { ready } => (
+            "Ready".into(),
+            if *ready {
+                "container ready".into()
+            } else {
+                "container not ready".into()
+            },
+        ),
+        Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
+        Observation::ContainerStarted { .. }
+        | Observation::ProbeAttempt { .. }
+        | Observation::ConditionChanged { .. } => return None,
+    })
+}
+
+/// A `kubectl describe pod`-style summary.
+fn describe(plan: &PodPlan, status: &PodStatus, records: &[Record]) -> String {
+    let mut out = String::new();
+    let name = plan.name();
+    let _ = writeln!(out, "\nName:         {name}");
+    let _ = writeln!(
+        out,
+        "Namespace:    {}",
+        plan.pod.metadata.namespace.as_deref().unwrap_or("default")
+    );
+    if let Some(owner) = &plan.owner {
+        let _ = writeln!(out, "Controlled By: {}/{}", owner.kind, owner.name);
+    }
+    let _ = writeln!(
+        out,
+        "Status:       {}{}",
+        status.phase.as_deref().unwrap_or("Unknown"),
+        status
+            .reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    if let Some(message) = &status.message {
+        let _ = writeln!(out, "Message:      {message}");
+    }
+    let _ = writeln!(
+        out,
+        "IP:           {}",
+        status.pod_ip.as_deref().unwrap_or("<none>")
+    );
+    for (title, list) in [
+        ("Init Containers", &status.init_container_statuses),
+        ("Containers", &status.container_statuses),
+    ] {
+        if let Some(list) = list {
+            let _ = writeln!(out, "{title}:");
+            for c in list {
+                container_section(&mut out, c);
+            }
+        }
+    }
+    let _ = writeln!(out, "Conditions:\n  Type                        Status");
+    for c in status.conditions.iter().flatten() {
+        let _ = writeln!(out, "  {:<27} {}", c.type_, c.status);
+    }
+    let _ = writeln!(
+        out,
+        "Events:\n  Type     Reason                At (x count)        Message"
+    );
+    let mut merged: Vec<(String, String, String, f64, f64, usize)> = Vec::new();
+    for r in records.iter().filter(|r| r.pod == name) {
+        let Some(e) = r.event() else { continue };
+        let at = r.manifest.as_secs_f64();
+        let message = match &r.container {
+            Some(c) => format!("{c}: {}", e.message),
+            None => e.message.clone(),
+        };
+        match merged
+            .iter_mut()
+            .find(|m| m.1 == e.reason && m.2 == message)
+        {
+            Some(m) => {
+                m.4 = at;
+                m.5 += 1;
+            }
+            None => merged.push((
+                format!("{:?}", e.type_),
+                e.reason.clone(),
+                message,
+                at,
+                at,
+                1,
+            )),
+        }
+    }
+    for (kind, reason, message, first, last, count) in merged {
+        let when = if count == 1 {
+            format!("{first:.1}s")
+        } else {
+            format!("{first:.1}s (x{count} to {last:.1}s)")
+        };
+        let _ = writeln!(out, "  {kind:<8} {reason:<21} {when:<19} {message}");
+    }
+    out
+}
+
+fn container_section(out: &mut String, c: &ContainerStatus) {
+    let _ = writeln!(out, "  {}:", c.name);
+    let _ = writeln!(out, "    Image:          {}", c.image);
+    state_lines(out, "State", c.state.as_ref());
+    if c.last_state.is_some() {
+        state_lines(out, "Last State", c.last_state.as_ref());
+    }
+    let _ = writeln!(
+        out,
+        "    Ready:          {}",
+        if c.ready { "True" } else { "False" }
+    );
+    let _ = writeln!(out, "    Restart Count:  {}", c.restart_count);
+}
+
+fn state_lines(out: &mut String, title: &str, state: Option<&ContainerState>) {
+    let Some(state) = state else { return };
+    let label = format!("{title}:");
+    if let Some(w) = &state.waiting {
+        let _ = writeln!(out, "    {label:<16}Waiting");
+        let _ = writeln!(
+            out,
+            "      Reason:       {}",
+            w.reason.as_deref().unwrap_or("")
+        );
+        if let Some(m) = &w.message {
+            let _ = writeln!(out, "      Message:      {m}");
+        }
+    } else if let Some(r) = &state.running {
+        let _ = writeln!(out, "    {label:<16}Running");
+        if let Some(t) = &r.started_at {
+            let _ = writeln!(out, "      Started:      {}", t.0);
+        }
+    } else if let Some(t) = &state.terminated {
+        let _ = writeln!(out, "    {label:<16}Terminated");
+        let _ = writeln!(
+            out,
+            "      Reason:       {}",
+            t.reason.as_deref().unwrap_or("")
+        );
+        if let Some(m) = &t.message {
+            let _ = writeln!(out, "      Message:      {}", m.trim_end());
+        }
+        let _ = writeln!(out, "      Exit Code:    {}", t.exit_code);
+        if let Some(s) = t.signal {
+            let _ = writeln!(out, "      Signal:       {s}");
+        }
+    }
+}
