@@ -174,3 +174,40 @@ fn quiet_prints_only_problems() {
         .code(0)
         .stdout(predicate::str::contains("→").not());
 }
+
+#[test]
+fn run_shows_the_lifecycle_and_ends_gracefully() {
+    podlife()
+        .args(["run", "fixtures/liveness-exec.yaml", "--for", "20s", "--time-scale", "0.05"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("time scale 0.05 (times shown are manifest time)"))
+        .stdout(predicate::str::is_match(r"liveness-exec/liveness +Normal +Started +Container started").unwrap())
+        .stdout(predicate::str::contains("--- time is up: deleting the pods"))
+        .stdout(predicate::str::contains("SIGTERM sent"))
+        .stdout(predicate::str::contains("Status:       Succeeded"))
+        .stdout(predicate::str::contains("Killing               20."));
+}
+
+#[test]
+fn run_refuses_invalid_manifests_and_starts_nothing() {
+    podlife()
+        .args(["run", "fixtures/seed/war-hooks.yaml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean `preStop`?"))
+        .stderr(predicate::str::contains("nothing was started"));
+}
+
+#[test]
+fn run_reports_a_pod_that_fails_by_itself() {
+    podlife()
+        .args(["run", "-", "--time-scale", "0.1"])
+        .write_stdin("apiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  restartPolicy: Never\n  containers:\n  - {name: c, image: busybox, command: [sh, -c, 'exit 3']}\n")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("exit code 3 (Error)"))
+        .stdout(predicate::str::contains("Status:       Failed"));
+}
