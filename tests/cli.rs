@@ -178,13 +178,27 @@ fn quiet_prints_only_problems() {
 #[test]
 fn run_shows_the_lifecycle_and_ends_gracefully() {
     podlife()
-        .args(["run", "fixtures/liveness-exec.yaml", "--for", "20s", "--time-scale", "0.05"])
+        .args([
+            "run",
+            "fixtures/liveness-exec.yaml",
+            "--for",
+            "20s",
+            "--time-scale",
+            "0.05",
+        ])
         .timeout(std::time::Duration::from_secs(30))
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("time scale 0.05 (times shown are manifest time)"))
-        .stdout(predicate::str::is_match(r"liveness-exec/liveness +Normal +Started +Container started").unwrap())
-        .stdout(predicate::str::contains("--- time is up: deleting the pods"))
+        .stdout(predicate::str::contains(
+            "time scale 0.05 (times shown are manifest time)",
+        ))
+        .stdout(
+            predicate::str::is_match(r"liveness-exec/liveness +Normal +Started +Container started")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains(
+            "--- time is up: deleting the pods",
+        ))
         .stdout(predicate::str::contains("SIGTERM sent"))
         .stdout(predicate::str::contains("Status:       Succeeded"))
         .stdout(predicate::str::contains("Killing               20."));

@@ -532,10 +532,10 @@ impl ContainerRuntime for ProcessRuntime {
 
     async fn remove_container(&self, id: &ContainerId) -> Result<()> {
         let proc = self.containers.lock().expect("runtime state").remove(id);
-        if let Some(proc) = proc {
-            if let Some(pgid) = *proc.pgid.lock().expect("container state") {
-                let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
-            }
+        if let Some(proc) = proc
+            && let Some(pgid) = *proc.pgid.lock().expect("container state")
+        {
+            let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
         }
         Ok(())
     }
