@@ -1,0 +1,161 @@
+//! The test harness shared by the engine tests: an engine on a fresh process runtime, a
+//! scratch directory, and queries over the event log.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use podlife::engine::{Engine, Observation, Record};
+use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::{Source, analyze};
+use podlife::runtime::process::ProcessRuntime;
+use podlife::time::TimeScale;
+
+/// An engine on a fresh process runtime, and a scratch directory for the containers to write
+/// what they saw.
+pub struct Harness {
+    pub engine: Engine,
+    pub out: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn new(scale: f64) -> Self {
+        let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
+        Self {
+            engine: Engine::new(runtime, TimeScale::new(scale).unwrap()),
+            out: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Validates and runs `yaml` (`$OUT` in it becomes the scratch directory); returns the pod
+    /// names.
+    pub fn apply(&self, yaml: &str) -> Vec<String> {
+        let yaml = yaml.replace("$OUT", &self.out.path().display().to_string());
+        let report = analyze(Source::new("test.yaml", yaml));
+        assert!(report.is_valid(), "{:#?}", report.diagnostics);
+        let plan = expand(&report.manifests, &mut NameRng::with_seed(3));
+        plan.pods
+            .into_iter()
+            .map(|p| {
+                let name = p.name().to_owned();
+                self.engine.apply(p.pod).unwrap();
+                name
+            })
+            .collect()
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.engine.log().records()
+    }
+
+    /// Waits (at most `limit` of wall time) until `check` holds for the log.
+    pub async fn until(&self, limit: Duration, what: &str, check: impl Fn(&[Record]) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut updates = self.engine.log().subscribe();
+        loop {
+            if check(&self.records()) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                panic!(
+                    "timed out waiting for {what}; log:\n{}",
+                    timeline(&self.records())
+                );
+            }
+            let _ =
+                tokio::time::timeout(left.min(Duration::from_millis(200)), updates.recv()).await;
+        }
+    }
+
+    pub fn phase(&self, pod: &str) -> String {
+        self.engine
+            .status(pod)
+            .and_then(|s| s.phase)
+            .unwrap_or_default()
+    }
+
+    /// Waits until the container has written `file` into the scratch directory.
+    pub async fn file(&self, file: &str) {
+        let path = self.out.path().join(file);
+        self.until(Duration::from_secs(10), file, |_| path.exists())
+            .await;
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.out.path().join(file)).unwrap_or_default()
+    }
+}
+
+pub fn timeline(records: &[Record]) -> String {
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "{:>8.3}s {} {:?} {:?}",
+                r.wall.as_secs_f64(),
+                r.pod,
+                r.container,
+                r.what
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn events<'a>(records: &'a [Record], reason: &str) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.event().is_some_and(|e| e.reason == reason))
+        .collect()
+}
+
+pub fn has_event(records: &[Record], reason: &str, message: &str) -> bool {
+    records.iter().any(|r| {
+        r.event()
+            .is_some_and(|e| e.reason == reason && e.message.contains(message))
+    })
+}
+
+pub fn observed<'a>(
+    records: &'a [Record],
+    f: impl Fn(&Observation) -> bool + 'a,
+) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.observation().is_some_and(&f))
+        .collect()
+}
+
+pub fn finished(records: &[Record]) -> bool {
+    records
+        .iter()
+        .any(|r| matches!(r.observation(), Some(Observation::PodFinished)))
+}
+
+/// The `testapp` binary (built by `cargo test` as a workspace member; built here otherwise).
+pub fn testapp() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let path = dir.join("testapp");
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "testapp"])
+            .status()
+            .expect("cargo build -p testapp");
+        assert!(status.success(), "building testapp failed");
+    }
+    path
+}
+
+/// The JSON lines of a testapp `--log` file.
+pub fn testapp_events(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
