@@ -92,7 +92,7 @@ impl ProcessRuntime {
             run_dir,
             registry,
             octet: fastrand::u8(16..=250),
-            next_pod: AtomicU32::new(1),
+            next_pod: AtomicU32::new(0),
             next_container: AtomicU64::new(1),
             isolation: isolation_available(),
             sandboxes: Mutex::new(HashMap::new()),
@@ -204,12 +204,7 @@ impl ContainerRuntime for ProcessRuntime {
 
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
         let n = self.next_pod.fetch_add(1, Ordering::Relaxed);
-        let ip = IpAddr::V4(Ipv4Addr::new(
-            127,
-            self.octet,
-            (n >> 8) as u8,
-            (n & 0xff) as u8 | 1,
-        ));
+        let ip = pod_ip(self.octet, n);
         let id = format!(
             "{}-{}",
             spec.pod_name,
@@ -541,6 +536,17 @@ impl ContainerRuntime for ProcessRuntime {
     }
 }
 
+/// The `n`th pod address (from 0) of a runtime: `127.<octet>.x.y`, never ending in .0 or .255.
+fn pod_ip(octet: u8, n: u32) -> IpAddr {
+    let n = n % (254 * 256);
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        octet,
+        (n / 254) as u8,
+        (n % 254) as u8 + 1,
+    ))
+}
+
 /// In a new mount namespace, bind-mounts each volume at its path. Runs between fork and exec.
 fn private_mounts(mounts: &[(PathBuf, PathBuf, bool)]) -> std::io::Result<()> {
     use nix::mount::{MsFlags, mount};
@@ -720,5 +726,19 @@ fn remove_empty_up_to(path: &Path, outermost: &Path) {
             break;
         }
         parent = dir.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pod_ips_are_distinct_host_addresses() {
+        let ips: std::collections::HashSet<IpAddr> = (0..2000).map(|n| pod_ip(42, n)).collect();
+        assert_eq!(ips.len(), 2000);
+        assert_eq!(pod_ip(42, 0), IpAddr::V4(Ipv4Addr::new(127, 42, 0, 1)));
+        assert_eq!(pod_ip(42, 253), IpAddr::V4(Ipv4Addr::new(127, 42, 0, 254)));
+        assert_eq!(pod_ip(42, 254), IpAddr::V4(Ipv4Addr::new(127, 42, 1, 1)));
     }
 }
