@@ -97,6 +97,8 @@ pub struct PodWorker {
     policy: RestartPolicy,
     slots: Vec<Slot>,
     sandbox: Option<Sandbox>,
+    /// The pod IP, kept after the sandbox is gone (as status.podIP is).
+    pod_ip: Option<String>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     status: watch::Sender<PodStatus>,
@@ -189,6 +191,7 @@ impl PodWorker {
             log,
             slots,
             sandbox: None,
+            pod_ip: None,
             tx,
             rx,
             status,
@@ -259,7 +262,10 @@ impl PodWorker {
             volumes,
         };
         match self.runtime.create_sandbox(&sandbox_spec).await {
-            Ok(sandbox) => self.sandbox = Some(sandbox),
+            Ok(sandbox) => {
+                self.pod_ip = Some(sandbox.ip.to_string());
+                self.sandbox = Some(sandbox);
+            }
             Err(e) => {
                 self.event(
                     None,
@@ -1046,7 +1052,7 @@ impl PodWorker {
             phase: self.phase,
             sandbox_ready: self.sandbox.is_some(),
             app_ever_started: self.app_ever_started,
-            pod_ip: self.sandbox.as_ref().map(|s| s.ip.to_string()),
+            pod_ip: self.pod_ip.clone(),
             start_time: self.start_time,
             reason: self.reason.clone(),
             message: self.message.clone(),
