@@ -110,6 +110,8 @@ pub struct PodWorker {
     start_time: Option<Timestamp>,
     /// Grace period of the termination under way (manifest seconds).
     terminating: Option<i64>,
+    /// When termination began: sidecars get what is left of the grace period.
+    terminating_since: Option<Instant>,
     /// Deleted (or past its deadline), rather than completed by itself.
     deleted: bool,
     reason: Option<String>,
@@ -201,6 +203,7 @@ impl PodWorker {
             app_ever_started: false,
             start_time: None,
             terminating: None,
+            terminating_since: None,
             deleted: false,
             reason: None,
             message: None,
@@ -343,6 +346,7 @@ impl PodWorker {
             return;
         }
         self.terminating = Some(grace);
+        self.terminating_since.get_or_insert_with(Instant::now);
         self.observe(
             None,
             Observation::Terminating {
@@ -458,7 +462,8 @@ impl PodWorker {
                     "Container"
                 };
                 let message = format!("{prefix} {name} failed {kind} probe{suffix}");
-                self.slots[index].force_restart = true;
+                self.slots[index].force_restart =
+                    self.policy != RestartPolicy::Never || slot.role == Role::Sidecar;
                 self.kill(index, message, grace);
             }
             (ProbeKind::Liveness, true) => {}
@@ -509,7 +514,7 @@ impl PodWorker {
                         self.start_or_back_off(index).await;
                     }
                     let slot = &self.slots[index];
-                    if slot.live.is_some() && slot.view.started {
+                    if (slot.live.is_some() && slot.view.started) || self.app_ever_started {
                         continue;
                     }
                     return;
@@ -551,7 +556,9 @@ impl PodWorker {
 
     /// The pod has run to completion (or its init failed under Never): stop what still runs.
     async fn complete(&mut self) {
-        self.phase = status::phase(&self.views(), self.policy, self.app_ever_started, false);
+        if !is_terminal(self.phase) {
+            self.phase = status::phase(&self.views(), self.policy, self.app_ever_started, false);
+        }
         self.begin_termination(spec::grace_seconds(&self.spec));
         self.publish();
         self.sync_terminating().await;
@@ -1003,7 +1010,16 @@ impl PodWorker {
                 .find(|&i| self.slots[i].role == Role::Sidecar && self.slots[i].live.is_some());
             if let Some(index) = last_sidecar {
                 let message = format!("Stopping container {}", self.slots[index].container.name);
-                self.kill(index, message, grace);
+                let waited = self
+                    .terminating_since
+                    .map(|t| self.log.scale().manifest(t.elapsed()).as_secs() as i64)
+                    .unwrap_or(0);
+                let remaining = if grace == 0 {
+                    0
+                } else {
+                    (grace - waited).max(1)
+                };
+                self.kill(index, message, remaining);
             }
         }
         if self.slots.iter().all(|s| s.live.is_none()) {

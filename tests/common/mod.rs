@@ -159,3 +159,23 @@ pub fn testapp_events(path: &std::path::Path) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+impl Harness {
+    /// Like [`Harness::apply`], but returns each pod's `(name, uid)`, for kubelet messages that
+    /// name a pod as `<name>_<namespace>(<uid>)`.
+    pub fn apply_with_uids(&self, yaml: &str) -> Vec<(String, String)> {
+        let yaml = yaml.replace("$OUT", &self.out.path().display().to_string());
+        let report = analyze(Source::new("test.yaml", yaml));
+        assert!(report.is_valid(), "{:#?}", report.diagnostics);
+        let plan = expand(&report.manifests, &mut NameRng::with_seed(3));
+        plan.pods
+            .into_iter()
+            .map(|p| {
+                let name = p.name().to_owned();
+                let uid = p.pod.metadata.uid.clone().unwrap_or_default();
+                self.engine.apply(p.pod).unwrap();
+                (name, uid)
+            })
+            .collect()
+    }
+}
