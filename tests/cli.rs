@@ -225,3 +225,113 @@ fn run_reports_a_pod_that_fails_by_itself() {
         .stdout(predicate::str::contains("exit code 3 (Error)"))
         .stdout(predicate::str::contains("Status:       Failed"));
 }
+
+/// Starts `podlife run` on `yaml` (from stdin) and waits until its output contains `line`.
+fn spawn_run(
+    yaml: &str,
+    extra: &[&str],
+    line: &str,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("podlife"))
+        .args(["run", "-"])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.contains(line) => break,
+            Ok(_) => {}
+            Err(_) => panic!("podlife run never printed {line:?}"),
+        }
+    }
+    (child, rx)
+}
+
+fn rest(rx: &std::sync::mpsc::Receiver<String>) -> String {
+    rx.iter().collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn ctrl_c_deletes_gracefully_and_a_second_one_kills() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: stubborn}\nspec:\n  terminationGracePeriodSeconds: 60\n  containers:\n  - {name: c, image: busybox, command: [sh, -c, \"trap 'echo got TERM' TERM; echo trapped; while true; do sleep 0.1; done\"]}\n";
+    let (mut child, rx) = spawn_run(yaml, &[], "Phase                Running");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGINT).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still in its 60 s grace period"
+    );
+    kill(pid, Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    let out = rest(&rx);
+    assert!(out.contains("--- interrupted: deleting the pods"), "{out}");
+    assert!(out.contains("SIGTERM sent"), "{out}");
+    assert!(out.contains("--- killing the pods now"), "{out}");
+    assert!(out.contains("SIGKILL sent"), "{out}");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn nothing_survives_a_killed_engine() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // The background sleep is a grandchild: PR_SET_PDEATHSIG does not reach it, reaping does.
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: orphan}}\nspec:\n  containers:\n  - {{name: c, image: busybox, command: [sh, -c, 'sleep 300 & echo $! > {}; wait']}}\n",
+        pid_file.display()
+    );
+    let (mut child, _rx) = spawn_run(&yaml, &[], "Phase                Running");
+    while !pid_file.exists()
+        || std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .is_empty()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sleeper: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+    };
+    // The next engine reaps what the dead one left.
+    let _next = podlife::runtime::process::ProcessRuntime::new().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive(sleeper) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(sleeper), "process {sleeper} outlived its engine");
+}

@@ -522,3 +522,52 @@ spec:
     assert_eq!(by_name("logs").message.as_deref(), Some("it broke"));
     assert_eq!(status.phase.as_deref(), Some("Failed"));
 }
+
+#[tokio::test]
+async fn a_shorter_second_deletion_redoes_the_kill() {
+    let h = Harness::new(1.0);
+    let pods = h.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: shorter}
+spec:
+  terminationGracePeriodSeconds: 60
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "trap '' TERM; touch $OUT/trapped; while true; do sleep 0.05; done"]
+"#,
+    );
+    let pod = &pods[0];
+    h.file("trapped").await;
+    h.engine.delete(pod, None).unwrap();
+    h.until(Duration::from_secs(5), "SIGTERM", |r| {
+        !observed(
+            r,
+            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+        )
+        .is_empty()
+    })
+    .await;
+    // kubectl delete --grace-period=3 while the 60 s termination is under way.
+    h.engine.delete(pod, Some(3)).unwrap();
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    let records = h.records();
+    let term = observed(
+        &records,
+        |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+    )[0]
+    .wall;
+    let kill = observed(
+        &records,
+        |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+    )[0]
+    .wall;
+    let gap = (kill - term).as_secs_f64();
+    assert!(
+        (2.8..=3.4).contains(&gap),
+        "SIGKILL {gap:.3} s after SIGTERM, expected about 3 s"
+    );
+}

@@ -83,6 +83,8 @@ struct Live {
     started_at: Timestamp,
     gates: watch::Sender<Gates>,
     killing: bool,
+    /// A shorter grace period for the kill under way (a later deletion).
+    shorten: watch::Sender<Option<i64>>,
 }
 
 /// A pod worker; see the module documentation.
@@ -344,6 +346,12 @@ impl PodWorker {
     fn begin_termination(&mut self, grace: i64) {
         if self.terminating.is_some_and(|g| g <= grace) {
             return;
+        }
+        // Kills under way take the shorter grace period.
+        for slot in &self.slots {
+            if let Some(live) = slot.live.as_ref().filter(|l| l.killing) {
+                live.shorten.send_replace(Some(grace));
+            }
         }
         self.terminating = Some(grace);
         self.terminating_since.get_or_insert_with(Instant::now);
@@ -725,6 +733,7 @@ impl PodWorker {
             started_at,
             gates,
             killing: false,
+            shorten: watch::channel(None).0,
         });
         if self.slots[index].role == Role::App {
             self.app_ever_started = true;
@@ -891,6 +900,7 @@ impl PodWorker {
             return;
         };
         live.killing = true;
+        let mut shorter = live.shorten.subscribe();
         let container = slot.container.clone();
         let name = container.name.clone();
         let id = live.id.clone();
@@ -922,17 +932,47 @@ impl PodWorker {
                 .ok()
                 .and_then(|c| c.stop_signal)
                 .unwrap_or(Signal::SIGTERM);
+            let kill_now = || async {
+                observe(Observation::SignalSent {
+                    signal: Signal::SIGKILL.as_str().to_owned(),
+                });
+                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
+            };
+            if grace == 0 {
+                return kill_now().await;
+            }
+            // A later, shorter deletion moves the deadline in (the kubelet redoes the kill).
+            let begun = Instant::now();
+            let mut deadline = begun + scale.seconds(grace);
             let mut remaining = grace;
-            if let (Some(handler), true) = (pre_stop, grace > 0) {
+            let mut shortened = false;
+            if let Some(handler) = pre_stop {
                 observe(Observation::HookStarted {
                     hook: HookKind::PreStop,
                 });
-                let begun = Instant::now();
-                let outcome =
-                    tokio::time::timeout(scale.seconds(grace), handlers::hook(&target, &handler))
-                        .await;
+                let hook = handlers::hook(&target, &handler);
+                tokio::pin!(hook);
+                let outcome = loop {
+                    tokio::select! {
+                        outcome = &mut hook => break Some(outcome),
+                        _ = tokio::time::sleep_until(deadline) => break None,
+                        Ok(()) = shorter.changed() => {
+                            match *shorter.borrow() {
+                                Some(0) => {
+                                    deadline = Instant::now();
+                                    remaining = 0;
+                                }
+                                Some(g) => {
+                                    deadline = deadline.min(Instant::now() + scale.seconds(g));
+                                    shortened = true;
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                };
                 let error = match outcome {
-                    Ok(Ok(note)) => {
+                    Some(Ok(note)) => {
                         if let Some(fallback) = note.http_fallback {
                             log.push(
                                 &pod,
@@ -946,7 +986,7 @@ impl PodWorker {
                         }
                         None
                     }
-                    Ok(Err(message)) => {
+                    Some(Err(message)) => {
                         log.push(
                             &pod,
                             Some(&name),
@@ -958,34 +998,46 @@ impl PodWorker {
                         );
                         Some(message)
                     }
-                    Err(_) => Some("PreStop hook not completed in grace period".into()),
+                    None => Some("PreStop hook not completed in grace period".into()),
                 };
                 observe(Observation::HookFinished {
                     hook: HookKind::PreStop,
                     error,
                 });
+                if remaining == 0 {
+                    return kill_now().await;
+                }
                 // Whole seconds of the hook count against the grace period.
                 remaining -= scale.manifest(begun.elapsed()).as_secs() as i64;
+                if shortened {
+                    let left = scale
+                        .manifest(deadline.saturating_duration_since(Instant::now()))
+                        .as_secs() as i64;
+                    remaining = remaining.min(left);
+                }
             }
-            if grace == 0 {
-                observe(Observation::SignalSent {
-                    signal: Signal::SIGKILL.as_str().to_owned(),
-                });
-                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
-                return;
-            }
-            let window = remaining.max(MINIMUM_STOP_WINDOW);
             observe(Observation::SignalSent {
                 signal: stop_signal.as_str().to_owned(),
             });
             let _ = runtime.signal_container(&id, stop_signal).await;
-            let exited =
-                tokio::time::timeout(scale.seconds(window), runtime.wait_container(&id)).await;
-            if exited.is_err() {
-                observe(Observation::SignalSent {
-                    signal: Signal::SIGKILL.as_str().to_owned(),
-                });
-                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
+            let mut kill_at = Instant::now() + scale.seconds(remaining.max(MINIMUM_STOP_WINDOW));
+            let exit = runtime.wait_container(&id);
+            tokio::pin!(exit);
+            loop {
+                tokio::select! {
+                    _ = &mut exit => return,
+                    _ = tokio::time::sleep_until(kill_at) => return kill_now().await,
+                    Ok(()) = shorter.changed() => {
+                        match *shorter.borrow() {
+                            Some(0) => kill_at = Instant::now(),
+                            Some(g) => {
+                                let window = scale.seconds(g.max(MINIMUM_STOP_WINDOW));
+                                kill_at = kill_at.min(Instant::now() + window);
+                            }
+                            None => {}
+                        }
+                    }
+                }
             }
         });
     }
