@@ -335,3 +335,28 @@ fn nothing_survives_a_killed_engine() {
     }
     assert!(!alive(sleeper), "process {sleeper} outlived its engine");
 }
+
+#[test]
+fn run_speaks_json_and_yaml_for_machines() {
+    for (format, started, phase) in [
+        ("json", "\"reason\":\"Started\"", "\"phase\":\"Succeeded\""),
+        ("yaml", "reason: Started", "phase: Succeeded"),
+    ] {
+        podlife()
+            .args([
+                "run",
+                "fixtures/liveness-exec.yaml",
+                "--for",
+                "2s",
+                "--time-scale",
+                "0.1",
+                "-o",
+                format,
+            ])
+            .timeout(std::time::Duration::from_secs(30))
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(started))
+            .stdout(predicate::str::contains(phase));
+    }
+}

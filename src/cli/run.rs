@@ -56,7 +56,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     pub grace_period: Option<i64>,
 
-    /// Output format: live lines and a describe-style summary, or JSON lines.
+    /// Output format: live lines and a describe-style summary, JSON lines, or YAML documents.
     #[arg(short, long, value_enum, default_value_t = RunOutput::Text)]
     pub output: RunOutput,
 
@@ -78,6 +78,8 @@ pub enum RunOutput {
     Text,
     /// One JSON object per event or observation, then one per pod with its final status.
     Json,
+    /// The same as YAML documents.
+    Yaml,
 }
 
 pub fn run(args: &RunArgs) -> i32 {
@@ -123,6 +125,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
         },
     };
     let text = args.output == RunOutput::Text;
+    let format = args.output;
     for notice in runtime.notices() {
         if text {
             eprintln!("note: {notice}");
@@ -156,7 +159,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
     let printer = tokio::spawn(async move {
         loop {
             match records.recv().await {
-                Ok(record) => print_record(&record, text, scale),
+                Ok(record) => print_record(&record, format, scale),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,
             }
@@ -224,8 +227,8 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
         }
     } else {
         for (name, status) in &statuses {
-            let line = serde_json::json!({"pod": name, "status": status});
-            println!("{line}");
+            let value = serde_json::json!({"pod": name, "status": status});
+            println!("{}", structured(&value, args.output));
         }
     }
     if names
@@ -277,11 +280,22 @@ fn stamp(record: &Record, scale: TimeScale) -> String {
     }
 }
 
-fn print_record(record: &Record, text: bool, scale: TimeScale) {
-    if !text {
-        if let Ok(line) = serde_json::to_string(record) {
-            println!("{line}");
-        }
+/// A JSON line, or a YAML document.
+fn structured<T: serde::Serialize>(value: &T, format: RunOutput) -> String {
+    match format {
+        RunOutput::Yaml => format!(
+            "---\n{}",
+            serde_saphyr::to_string(value)
+                .unwrap_or_default()
+                .trim_end()
+        ),
+        _ => serde_json::to_string(value).unwrap_or_default(),
+    }
+}
+
+fn print_record(record: &Record, format: RunOutput, scale: TimeScale) {
+    if format != RunOutput::Text {
+        println!("{}", structured(record, format));
         return;
     }
     let who = match &record.container {
