@@ -7,14 +7,6 @@ use std::time::Duration;
 use common::{Harness, events, finished, has_event, observed, testapp, testapp_events, timeline};
 use podlife::engine::Observation;
 
-fn ready(h: &Harness, pod: &str) -> bool {
-    h.engine
-        .status(pod)
-        .and_then(|s| s.conditions)
-        .and_then(|c| c.into_iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True")
-}
-
 #[tokio::test]
 async fn http_liveness_failure_restarts_with_the_kubelet_message() {
     let h = Harness::new(0.1);
@@ -96,7 +88,7 @@ spec:
         app = app.display()
     ));
     h.until(Duration::from_secs(10), "both ready", |_| {
-        ready(&h, &pods[0]) && ready(&h, &pods[1])
+        h.ready(&pods[0]) && h.ready(&pods[1])
     })
     .await;
     let records = h.records();
@@ -201,7 +193,7 @@ spec:
 "#,
         app.display()
     ));
-    h.until(Duration::from_secs(10), "ready", |_| ready(&h, &pods[0]))
+    h.until(Duration::from_secs(10), "ready", |_| h.ready(&pods[0]))
         .await;
     let records = h.records();
     // Liveness (failureThreshold 1) never ran while the app was unhealthy: startup gated it.

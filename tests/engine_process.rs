@@ -318,23 +318,16 @@ spec:
 "#,
     );
     let pod = &pods[0];
-    let ready = |h: &Harness| {
-        h.engine
-            .status(pod)
-            .and_then(|s| s.conditions)
-            .and_then(|c| c.into_iter().find(|c| c.type_ == "Ready"))
-            .is_some_and(|c| c.status == "True")
-    };
     h.until(Duration::from_secs(5), "Running", |_| {
         h.phase(pod) == "Running"
     })
     .await;
-    assert!(!ready(&h), "not ready before the first success");
+    assert!(!h.ready(pod), "not ready before the first success");
     std::fs::write(h.out.path().join("ready"), "").unwrap();
-    h.until(Duration::from_secs(5), "Ready", |_| ready(&h))
+    h.until(Duration::from_secs(5), "Ready", |_| h.ready(pod))
         .await;
     std::fs::remove_file(h.out.path().join("ready")).unwrap();
-    h.until(Duration::from_secs(5), "not Ready", |_| !ready(&h))
+    h.until(Duration::from_secs(5), "not Ready", |_| !h.ready(pod))
         .await;
     let records = h.records();
     // Ready went false after the 2nd failure, not the 1st.

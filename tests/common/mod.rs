@@ -68,6 +68,15 @@ impl Harness {
         }
     }
 
+    /// Whether the pod's Ready condition is True.
+    pub fn ready(&self, pod: &str) -> bool {
+        self.engine
+            .status(pod)
+            .and_then(|s| s.conditions)
+            .and_then(|c| c.into_iter().find(|c| c.type_ == "Ready"))
+            .is_some_and(|c| c.status == "True")
+    }
+
     pub fn phase(&self, pod: &str) -> String {
         self.engine
             .status(pod)
