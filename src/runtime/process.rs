@@ -189,7 +189,8 @@ impl ContainerRuntime for ProcessRuntime {
     fn notices(&self) -> Vec<String> {
         let mut notices = vec![
             "process runtime: containers run as process groups on this machine; images are not \
-             used, so every container needs a `command`"
+             used, so every container needs a `command`; there is no PID namespace, so the stop \
+             signal reaches every process of a container, not only its first"
                 .to_owned(),
         ];
         if !self.isolation {
