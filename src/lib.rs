@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod images;
 pub mod manifest;
 pub mod probe;
 pub mod runtime;
