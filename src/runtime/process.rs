@@ -74,11 +74,7 @@ impl ProcessRuntime {
     /// A runtime whose state lives under `PODLIFE_STATE_DIR` (default `/tmp/podlife-<uid>`).
     /// Leftovers of runs whose engine died are reaped first.
     pub fn new() -> Result<Self> {
-        let root = std::env::var_os("PODLIFE_STATE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("podlife-{}", nix::unistd::geteuid()))
-            });
+        let root = state_root();
         let runs = root.join("runs");
         let registry = root.join("mount-points");
         std::fs::create_dir_all(&runs)?;
@@ -647,8 +643,15 @@ fn record(file: &Path, line: &str) {
     }
 }
 
+/// Where podlife keeps run state: `PODLIFE_STATE_DIR`, or `/tmp/podlife-<uid>`.
+pub fn state_root() -> PathBuf {
+    std::env::var_os("PODLIFE_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("podlife-{}", nix::unistd::geteuid())))
+}
+
 /// `pid starttime`: identifies a live process even after its pid is reused.
-fn owner_token(pid: u32) -> Option<String> {
+pub fn owner_token(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = stat.rsplit_once(')')?.1;
     let start = after_name.split_whitespace().nth(19)?;
