@@ -1,5 +1,6 @@
 //! The `podlife` command line: one module per subcommand.
 
+pub mod images;
 pub mod run;
 pub mod validate;
 
@@ -27,6 +28,7 @@ pub struct Cli {
 pub enum Command {
     Validate(validate::ValidateArgs),
     Run(run::RunArgs),
+    Images(images::ImagesArgs),
 }
 
 /// When to colour the output.
@@ -56,5 +58,6 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Images(args) => images::run(&args),
     }
 }

@@ -15,6 +15,7 @@ use crate::manifest::expand::{self, PodPlan};
 use crate::manifest::render::{self, TextStyle};
 use crate::manifest::{FileReport, Manifest, load_inputs};
 use crate::runtime::ContainerRuntime;
+use crate::runtime::docker::DockerRuntime;
 use crate::runtime::process::ProcessRuntime;
 use crate::time::TimeScale;
 
@@ -70,6 +71,8 @@ pub struct RunArgs {
 pub enum RuntimeChoice {
     /// Process groups on this machine (needs nothing installed).
     Process,
+    /// Containers on the local Docker engine, from images podlife builds itself.
+    Docker,
 }
 
 /// Output formats of `run`.
@@ -120,6 +123,13 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
             Ok(rt) => Arc::new(rt),
             Err(e) => {
                 eprintln!("podlife: cannot start the process runtime: {e}");
+                return EXIT_INVALID;
+            }
+        },
+        RuntimeChoice::Docker => match DockerRuntime::new().await {
+            Ok(rt) => Arc::new(rt),
+            Err(e) => {
+                eprintln!("podlife: cannot start the Docker runtime: {e}");
                 return EXIT_INVALID;
             }
         },

@@ -248,6 +248,16 @@ impl PodWorker {
             ),
         );
         self.start_time = Some(status::now());
+        // activeDeadlineSeconds counts from the pod's startTime, sandbox creation included.
+        if let Some(deadline) = self.spec.active_deadline_seconds {
+            let tx = self.tx.clone();
+            let wait = self.log.scale().seconds(deadline);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let _ = tx.send(Msg::Deadline);
+            });
+        }
+
         let volumes = self
             .spec
             .volumes
@@ -283,14 +293,6 @@ impl PodWorker {
                 self.finish().await;
                 return;
             }
-        }
-        if let Some(deadline) = self.spec.active_deadline_seconds {
-            let tx = self.tx.clone();
-            let wait = self.log.scale().seconds(deadline);
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                let _ = tx.send(Msg::Deadline);
-            });
         }
         self.publish();
         self.sync().await;
@@ -509,8 +511,11 @@ impl PodWorker {
                     if slot.live.is_some() {
                         return;
                     }
-                    if slot.instances > 0 && self.policy == RestartPolicy::Never {
-                        // A failed init container fails the pod under Never.
+                    let failed =
+                        matches!(&slot.view.state, State::Terminated(t) if t.exit_code != 0);
+                    if failed && self.policy == RestartPolicy::Never {
+                        // An init container that ran and failed fails the pod under Never; one
+                        // that could not start is retried, as it never ran.
                         self.complete().await;
                         return;
                     }
@@ -842,7 +847,8 @@ impl PodWorker {
         };
         slot.view.started = !has_startup;
         let has_readiness = slot.probes.iter().any(|p| p.kind == ProbeKind::Readiness);
-        if slot.view.started && !has_readiness {
+        // A regular init container is "ready" only once it has exited 0.
+        if slot.view.started && !has_readiness && slot.role != Role::Init {
             self.set_ready(index, true);
         }
         let slot = &self.slots[index];

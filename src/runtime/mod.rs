@@ -5,6 +5,7 @@
 //! Implementations: [`process`] (local process groups, the embedded default); Docker and a
 //! simulated runtime fit the same trait.
 
+pub mod docker;
 pub mod process;
 
 use std::net::IpAddr;

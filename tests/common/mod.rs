@@ -1,5 +1,10 @@
-//! The test harness shared by the engine tests: an engine on a fresh process runtime, a
-//! scratch directory, and queries over the event log.
+//! The test harness shared by the engine tests: an engine on a fresh runtime (process or
+//! Docker), a scratch directory shared with the containers, and queries over the event log.
+//!
+//! [`conformance!`] runs one test body on every runtime: the same manifests, the same
+//! assertions. On Docker, `$TESTAPP` is the testapp image's binary and the scratch directory is
+//! bind-mounted at the same path; manifest time runs at least half as fast as real time there,
+//! since containers take longer to start.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -8,40 +13,134 @@ use std::time::Duration;
 use podlife::engine::{Engine, Observation, Record};
 use podlife::manifest::expand::{NameRng, expand};
 use podlife::manifest::{Source, analyze};
+use podlife::runtime::docker::{DockerOptions, DockerRuntime};
 use podlife::runtime::process::ProcessRuntime;
 use podlife::time::TimeScale;
 
-/// An engine on a fresh process runtime, and a scratch directory for the containers to write
-/// what they saw.
+/// Runs a test body on every runtime: `conformance! { async fn name(h, scale = 0.1) { … } }`
+/// makes `name::process` and `name::docker`; without a Docker engine, the Docker one says
+/// SKIPPED (on the terminal, not captured) and passes.
+#[macro_export]
+macro_rules! conformance {
+    ($(#[$meta:meta])* async fn $name:ident($h:ident, scale = $scale:expr) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn process() {
+                let $h = $crate::common::Harness::process($scale);
+                $body
+            }
+
+            #[tokio::test]
+            async fn docker() {
+                let Some($h) = $crate::common::Harness::docker($scale).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// An engine on a fresh runtime, and a scratch directory for the containers to write what
+/// they saw.
 pub struct Harness {
     pub engine: Engine,
     pub out: tempfile::TempDir,
+    /// `process` or `docker`.
+    pub runtime: &'static str,
+    /// How much slower than asked manifest time runs (Docker: scales below 0.5 are raised).
+    pub stretch: f64,
 }
 
 impl Harness {
+    /// On the process runtime.
     pub fn new(scale: f64) -> Self {
+        Self::process(scale)
+    }
+
+    pub fn process(scale: f64) -> Self {
         let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
         Self {
             engine: Engine::new(runtime, TimeScale::new(scale).unwrap()),
             out: tempfile::tempdir().unwrap(),
+            runtime: "process",
+            stretch: 1.0,
         }
     }
 
-    /// Validates and runs `yaml` (`$OUT` in it becomes the scratch directory); returns the pod
-    /// names.
+    /// On Docker, or `None` (after saying so) when there is no Docker engine.
+    pub async fn docker(scale: f64) -> Option<Self> {
+        let out = tempfile::tempdir().unwrap();
+        let options = DockerOptions {
+            shared_dirs: vec![out.path().to_path_buf()],
+            ..DockerOptions::default()
+        };
+        match DockerRuntime::with_options(options).await {
+            Ok(runtime) => {
+                let actual = scale.max(0.5);
+                Some(Self {
+                    engine: Engine::new(Arc::new(runtime), TimeScale::new(actual).unwrap()),
+                    out,
+                    runtime: "docker",
+                    stretch: actual / scale,
+                })
+            }
+            Err(e) => {
+                skipped(&format!("no Docker engine: {e}"));
+                None
+            }
+        }
+    }
+
+    /// How late this runtime may report what happened (wall time): Docker's wait and inspect
+    /// calls add a few hundred milliseconds to an exit.
+    pub fn latency(&self) -> Duration {
+        match self.runtime {
+            "docker" => Duration::from_millis(300),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The time scale the engine runs at (wall = manifest × scale).
+    pub fn scale(&self) -> f64 {
+        self.engine.log().scale().factor()
+    }
+
+    /// Whether volumes are mounted at their mountPath (always on Docker; as root on process).
+    pub fn isolation(&self) -> bool {
+        self.runtime == "docker" || ProcessRuntime::new().is_ok_and(|r| r.isolation())
+    }
+
+    /// Validates and runs `yaml` (`$OUT` in it becomes the scratch directory, `$TESTAPP` the
+    /// testapp program); returns the pod names.
     pub fn apply(&self, yaml: &str) -> Vec<String> {
-        let yaml = yaml.replace("$OUT", &self.out.path().display().to_string());
-        let report = analyze(Source::new("test.yaml", yaml));
-        assert!(report.is_valid(), "{:#?}", report.diagnostics);
-        let plan = expand(&report.manifests, &mut NameRng::with_seed(3));
-        plan.pods
+        self.apply_with_uids(yaml)
             .into_iter()
-            .map(|p| {
-                let name = p.name().to_owned();
-                self.engine.apply(p.pod).unwrap();
-                name
-            })
+            .map(|(name, _)| name)
             .collect()
+    }
+
+    /// `yaml` with `$OUT`, `$TESTAPP` and the testapp image filled in for this runtime.
+    fn render(&self, yaml: &str) -> String {
+        let testapp = match self.runtime {
+            "docker" => "/usr/local/bin/testapp".to_owned(),
+            _ => testapp().display().to_string(),
+        };
+        let yaml = yaml
+            .replace("$OUT", &self.out.path().display().to_string())
+            .replace("$TESTAPP", &testapp);
+        if self.runtime == "docker" {
+            yaml.replace(
+                "image: testapp",
+                &format!("image: {}", podlife::images::TESTAPP_IMAGE),
+            )
+        } else {
+            yaml
+        }
     }
 
     pub fn records(&self) -> Vec<Record> {
@@ -50,6 +149,12 @@ impl Harness {
 
     /// Waits (at most `limit` of wall time) until `check` holds for the log.
     pub async fn until(&self, limit: Duration, what: &str, check: impl Fn(&[Record]) -> bool) {
+        let limit = limit.mul_f64(self.stretch)
+            + if self.runtime == "docker" {
+                Duration::from_secs(10)
+            } else {
+                Duration::ZERO
+            };
         let deadline = tokio::time::Instant::now() + limit;
         let mut updates = self.engine.log().subscribe();
         loop {
@@ -142,6 +247,13 @@ pub fn finished(records: &[Record]) -> bool {
         .any(|r| matches!(r.observation(), Some(Observation::PodFinished)))
 }
 
+/// Says on the terminal (bypassing libtest's capture) that a test did not run, and why.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let name = std::thread::current().name().unwrap_or("test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {why}");
+}
+
 /// The `testapp` binary (built by `cargo test` as a workspace member; built here otherwise).
 pub fn testapp() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -173,7 +285,7 @@ impl Harness {
     /// Like [`Harness::apply`], but returns each pod's `(name, uid)`, for kubelet messages that
     /// name a pod as `<name>_<namespace>(<uid>)`.
     pub fn apply_with_uids(&self, yaml: &str) -> Vec<(String, String)> {
-        let yaml = yaml.replace("$OUT", &self.out.path().display().to_string());
+        let yaml = self.render(yaml);
         let report = analyze(Source::new("test.yaml", yaml));
         assert!(report.is_valid(), "{:#?}", report.diagnostics);
         let plan = expand(&report.manifests, &mut NameRng::with_seed(3));

@@ -1,0 +1,757 @@
+//! The Docker runtime: real containers through the Docker Engine API (bollard).
+//!
+//! Pods are laid out the way the kubelet's Docker integration did it: a small pause container
+//! owns the pod's network namespace on a podlife network (its address there is the pod IP), and
+//! every container of the pod joins it (`container:<pause>` network mode), so they share
+//! `localhost`. emptyDir volumes are Docker volumes; each container's termination-message file is
+//! a host file bind-mounted at `terminationMessagePath`. `command`/`args` replace the image's
+//! ENTRYPOINT/CMD as Kubernetes defines, and the image's STOPSIGNAL is reported to the engine.
+//!
+//! Everything is labelled with its run (`io.podlife.run`) and the engine process that owns it
+//! (`io.podlife.owner`); removing a pod removes its containers and volumes, dropping the runtime
+//! removes the run's network, and a new runtime removes whatever runs with a dead owner left.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkCreateRequest,
+    NetworkingConfig, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+};
+use futures::StreamExt;
+use nix::sys::signal::Signal;
+
+use super::{
+    ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
+    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
+};
+use crate::images;
+
+/// Label: the run that made an object.
+const RUN_LABEL: &str = "io.podlife.run";
+/// Label: `pid starttime` of the engine process that owns an object.
+const OWNER_LABEL: &str = "io.podlife.owner";
+
+fn docker_error(what: &str, e: bollard::errors::Error) -> RuntimeError {
+    RuntimeError(format!("{what}: {e}"))
+}
+
+/// The Docker runtime.
+pub struct DockerRuntime {
+    docker: Docker,
+    run: String,
+    owner: String,
+    network: String,
+    state_dir: PathBuf,
+    options: DockerOptions,
+    sandboxes: Mutex<HashMap<String, PodInfo>>,
+    containers: Mutex<HashMap<ContainerId, ContainerInfo>>,
+}
+
+#[derive(Debug, Clone)]
+struct PodInfo {
+    pause: String,
+    volumes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct ContainerInfo {
+    /// Host file bind-mounted at the termination-message path, and that path.
+    termination: Option<(PathBuf, String)>,
+}
+
+/// What a harness may add to every pod.
+#[derive(Debug, Clone, Default)]
+pub struct DockerOptions {
+    /// Host names every pod resolves (`/etc/hosts` entries), e.g. a test's `monitor.com`.
+    pub hosts: Vec<(String, IpAddr)>,
+    /// Directories of this machine bind-mounted into every container at the same path, so that
+    /// a test and its containers share a scratch directory on both runtimes.
+    pub shared_dirs: Vec<PathBuf>,
+}
+
+impl DockerRuntime {
+    /// Connects to the local Docker engine, reaps what dead runs left, and creates this run's
+    /// network. Fails with a clear message when there is no Docker engine.
+    pub async fn new() -> Result<Self> {
+        Self::with_options(DockerOptions::default()).await
+    }
+
+    /// As [`DockerRuntime::new`], with [`DockerOptions`].
+    pub async fn with_options(options: DockerOptions) -> Result<Self> {
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(|e| RuntimeError(format!("no Docker engine here: {e}")))?;
+        docker.ping().await.map_err(|e| {
+            RuntimeError(format!(
+                "no Docker engine answers ({e}); start it (e.g. `dockerd &`) or use --runtime process"
+            ))
+        })?;
+        let pid = std::process::id();
+        let owner = super::process::owner_token(pid).unwrap_or_else(|| pid.to_string());
+        let run = format!("{pid}-{:08x}", fastrand::u32(..));
+        reap_dead_owners(&docker).await;
+        let network = format!("podlife-{run}");
+        let labels = labels(&run, &owner);
+        docker
+            .create_network(NetworkCreateRequest {
+                name: network.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| docker_error("cannot create the podlife network", e))?;
+        let state_dir = super::process::state_root().join("docker").join(&run);
+        std::fs::create_dir_all(&state_dir)?;
+        Ok(Self {
+            docker,
+            run,
+            owner,
+            network,
+            state_dir,
+            options,
+            sandboxes: Mutex::new(HashMap::new()),
+            containers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The Docker API client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The name of this run's network (fixture containers can join it).
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    fn labels(&self) -> HashMap<String, String> {
+        labels(&self.run, &self.owner)
+    }
+
+    async fn ensure_image(&self, image: &str) -> Result<()> {
+        images::ensure(&self.docker, image, &|line| tracing::info!("{line}"))
+            .await
+            .map_err(|e| RuntimeError(e.to_string()))
+    }
+
+    /// Removes everything of this run: containers, volumes, the network, the state directory.
+    pub async fn cleanup(&self) {
+        remove_labelled(&self.docker, &format!("{RUN_LABEL}={}", self.run)).await;
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+impl Drop for DockerRuntime {
+    fn drop(&mut self) {
+        let docker = self.docker.clone();
+        let run = self.run.clone();
+        let state_dir = self.state_dir.clone();
+        // Drop cannot await: clean up on a thread with a runtime of its own, and wait for it.
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(remove_labelled(&docker, &format!("{RUN_LABEL}={run}")));
+            }
+            let _ = std::fs::remove_dir_all(state_dir);
+        });
+        let _ = cleanup.join();
+    }
+}
+
+fn labels(run: &str, owner: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (RUN_LABEL.to_owned(), run.to_owned()),
+        (OWNER_LABEL.to_owned(), owner.to_owned()),
+    ])
+}
+
+/// Removes the containers, volumes and networks carrying `label` (`key=value`).
+async fn remove_labelled(docker: &Docker, label: &str) {
+    let filters = HashMap::from([("label".to_owned(), vec![label.to_owned()])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap_or_default();
+    for c in containers {
+        if let Some(id) = c.id {
+            let _ = docker
+                .remove_container(
+                    &id,
+                    Some(
+                        RemoveContainerOptionsBuilder::default()
+                            .force(true)
+                            .v(true)
+                            .build(),
+                    ),
+                )
+                .await;
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .ok()
+        .and_then(|v| v.volumes)
+        .unwrap_or_default();
+    for v in volumes {
+        let _ = docker
+            .remove_volume(
+                &v.name,
+                Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
+            )
+            .await;
+    }
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap_or_default();
+    for n in networks {
+        if let Some(id) = n.id {
+            let _ = docker.remove_network(&id).await;
+        }
+    }
+}
+
+/// Removes what engines that are no longer running left behind (SIGKILL, crash).
+async fn reap_dead_owners(docker: &Docker) {
+    let filters = HashMap::from([("label".to_owned(), vec![OWNER_LABEL.to_owned()])]);
+    let mut owners: Vec<String> = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.labels.and_then(|l| l.get(OWNER_LABEL).cloned()))
+        .collect();
+    owners.extend(
+        docker
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|n| n.labels.and_then(|l| l.get(OWNER_LABEL).cloned())),
+    );
+    owners.extend(
+        docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .ok()
+            .and_then(|v| v.volumes)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.labels.get(OWNER_LABEL).cloned()),
+    );
+    owners.sort();
+    owners.dedup();
+    for owner in owners {
+        let alive = owner
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+            .and_then(super::process::owner_token)
+            .is_some_and(|token| token == owner);
+        if !alive {
+            remove_labelled(docker, &format!("{OWNER_LABEL}={owner}")).await;
+        }
+    }
+}
+
+/// A signal by Docker's name for it (`SIGTERM`, `TERM`, `15`).
+fn parse_signal(name: &str) -> Option<Signal> {
+    if let Ok(n) = name.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let name = name.trim().to_uppercase();
+    let full = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    full.parse().ok()
+}
+
+#[async_trait]
+impl ContainerRuntime for DockerRuntime {
+    fn name(&self) -> &'static str {
+        "docker"
+    }
+
+    async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
+        self.ensure_image(images::PAUSE_IMAGE).await?;
+        let short_uid: String = spec.pod_uid.chars().take(8).collect();
+        let base = format!("podlife-{}-{}-{short_uid}", spec.pod_name, self.run);
+        let mut volumes = Vec::new();
+        for volume in &spec.volumes {
+            let name = format!("{base}-{volume}");
+            self.docker
+                .create_volume(VolumeCreateRequest {
+                    name: Some(name.clone()),
+                    labels: Some(self.labels()),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| docker_error("cannot create an emptyDir volume", e))?;
+            volumes.push((volume.clone(), name));
+        }
+        let extra_hosts: Vec<String> = self
+            .options
+            .hosts
+            .iter()
+            .map(|(name, ip)| format!("{name}:{ip}"))
+            .collect();
+        let pause = self
+            .docker
+            .create_container(
+                Some(
+                    CreateContainerOptionsBuilder::default()
+                        .name(&format!("{base}-pause"))
+                        .build(),
+                ),
+                ContainerCreateBody {
+                    image: Some(images::PAUSE_IMAGE.to_owned()),
+                    hostname: Some(spec.hostname.clone()),
+                    labels: Some(self.labels()),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(self.network.clone()),
+                        ipc_mode: Some("shareable".into()),
+                        extra_hosts: (!extra_hosts.is_empty()).then_some(extra_hosts),
+                        ..Default::default()
+                    }),
+                    networking_config: Some(NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(
+                            self.network.clone(),
+                            EndpointSettings {
+                                aliases: Some(vec![spec.hostname.clone(), spec.pod_name.clone()]),
+                                ..Default::default()
+                            },
+                        )])),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| docker_error("cannot create the pod sandbox", e))?;
+        self.docker
+            .start_container(&pause.id, None)
+            .await
+            .map_err(|e| docker_error("cannot start the pod sandbox", e))?;
+        let inspect = self
+            .docker
+            .inspect_container(&pause.id, None)
+            .await
+            .map_err(|e| docker_error("cannot inspect the pod sandbox", e))?;
+        let ip = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|n| n.get(&self.network).cloned())
+            .and_then(|e| e.ip_address)
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| RuntimeError("the pod sandbox got no address".into()))?;
+        self.sandboxes.lock().expect("runtime state").insert(
+            pause.id.clone(),
+            PodInfo {
+                pause: pause.id.clone(),
+                volumes,
+            },
+        );
+        Ok(Sandbox { id: pause.id, ip })
+    }
+
+    async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {
+        let pod = self
+            .sandboxes
+            .lock()
+            .expect("runtime state")
+            .remove(&sandbox.id);
+        if let Some(pod) = pod {
+            let _ = self
+                .docker
+                .remove_container(
+                    &pod.pause,
+                    Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                )
+                .await;
+            for (_, name) in pod.volumes {
+                let _ = self
+                    .docker
+                    .remove_volume(
+                        &name,
+                        Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn image_config(&self, image: &str) -> Result<ImageConfig> {
+        self.ensure_image(image).await?;
+        let inspect = self
+            .docker
+            .inspect_image(image)
+            .await
+            .map_err(|e| docker_error(&format!("cannot inspect image {image}"), e))?;
+        let config = inspect.config.unwrap_or_default();
+        Ok(ImageConfig {
+            entrypoint: config.entrypoint.unwrap_or_default(),
+            cmd: config.cmd.unwrap_or_default(),
+            stop_signal: config.stop_signal.as_deref().and_then(parse_signal),
+        })
+    }
+
+    async fn create_container(
+        &self,
+        sandbox: &Sandbox,
+        spec: &ContainerSpec,
+    ) -> Result<ContainerId> {
+        self.ensure_image(&spec.image).await?;
+        let pod = self
+            .sandboxes
+            .lock()
+            .expect("runtime state")
+            .get(&sandbox.id)
+            .cloned()
+            .ok_or_else(|| RuntimeError(format!("no sandbox {}", sandbox.id)))?;
+        let mut mounts = Vec::new();
+        for m in &spec.mounts {
+            let Some((_, volume)) = pod.volumes.iter().find(|(name, _)| *name == m.volume) else {
+                return Err(RuntimeError(format!(
+                    "volume {:?} is not an emptyDir volume of the pod",
+                    m.volume
+                )));
+            };
+            mounts.push(Mount {
+                target: Some(m.path.clone()),
+                source: Some(volume.clone()),
+                typ: Some(MountType::VOLUME),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            });
+        }
+        for dir in &self.options.shared_dirs {
+            mounts.push(Mount {
+                target: Some(dir.display().to_string()),
+                source: Some(dir.display().to_string()),
+                typ: Some(MountType::BIND),
+                read_only: Some(false),
+                ..Default::default()
+            });
+        }
+        let termination = match &spec.termination_message_path {
+            Some(path) => {
+                let n = fastrand::u64(..);
+                let file = self
+                    .state_dir
+                    .join(format!("{}-{}-{n:016x}", spec.name, spec.attempt));
+                std::fs::write(&file, "")?;
+                mounts.push(Mount {
+                    target: Some(path.clone()),
+                    source: Some(file.display().to_string()),
+                    typ: Some(MountType::BIND),
+                    read_only: Some(false),
+                    ..Default::default()
+                });
+                Some((file, path.clone()))
+            }
+            None => None,
+        };
+        // Kubernetes: `command` replaces ENTRYPOINT, `args` replaces CMD.
+        let (entrypoint, cmd) = match (spec.command.is_empty(), spec.args.is_empty()) {
+            (false, _) => (Some(spec.command.clone()), Some(spec.args.clone())),
+            (true, false) => (None, Some(spec.args.clone())),
+            (true, true) => (None, None),
+        };
+        let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let short: String = sandbox.id.chars().take(12).collect();
+        let name = format!("podlife-{short}-{}-{}", spec.name, spec.attempt);
+        let created = self
+            .docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+                ContainerCreateBody {
+                    image: Some(spec.image.clone()),
+                    entrypoint,
+                    cmd,
+                    env: Some(env),
+                    working_dir: spec.working_dir.clone(),
+                    labels: Some(self.labels()),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(format!("container:{}", pod.pause)),
+                        ipc_mode: Some(format!("container:{}", pod.pause)),
+                        mounts: Some(mounts),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| docker_error(&format!("cannot create container {:?}", spec.name), e))?;
+        let id = ContainerId(created.id);
+        self.containers
+            .lock()
+            .expect("runtime state")
+            .insert(id.clone(), ContainerInfo { termination });
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &ContainerId) -> Result<()> {
+        self.docker
+            .start_container(&id.0, None)
+            .await
+            .map_err(|e| docker_error("cannot start the container", e))
+    }
+
+    async fn wait_container(&self, id: &ContainerId) -> Result<ExitStatus> {
+        // A non-zero exit arrives as an error of the wait stream; the state says it all.
+        let mut wait = self.docker.wait_container(&id.0, None);
+        while wait.next().await.is_some() {}
+        let inspect = self
+            .docker
+            .inspect_container(&id.0, None)
+            .await
+            .map_err(|e| docker_error("cannot inspect the container", e))?;
+        let state = inspect.state.unwrap_or_default();
+        let code = state.exit_code.unwrap_or(128) as i32;
+        let signal = (128..160)
+            .contains(&code)
+            .then_some(code - 128)
+            .filter(|s| *s > 0);
+        Ok(ExitStatus {
+            code,
+            signal,
+            oom_killed: state.oom_killed.unwrap_or(false),
+        })
+    }
+
+    async fn signal_container(&self, id: &ContainerId, signal: Signal) -> Result<()> {
+        match self
+            .docker
+            .kill_container(
+                &id.0,
+                Some(
+                    KillContainerOptionsBuilder::default()
+                        .signal(signal.as_str())
+                        .build(),
+                ),
+            )
+            .await
+        {
+            // Already stopped (409) or gone (404): nothing to signal.
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(docker_error("cannot signal the container", e)),
+        }
+    }
+
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ExecOutput, ExecError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let exec = self
+            .docker
+            .create_exec(
+                &id.0,
+                CreateExecOptions {
+                    cmd: Some(command.to_vec()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        let run = async {
+            let mut kept = Vec::new();
+            match self.docker.start_exec(&exec.id, None).await {
+                Ok(StartExecResults::Attached { mut output, .. }) => {
+                    while let Some(Ok(chunk)) = output.next().await {
+                        let bytes = chunk.into_bytes();
+                        let room = EXEC_OUTPUT_LIMIT.saturating_sub(kept.len());
+                        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                    }
+                    Ok(kept)
+                }
+                Ok(StartExecResults::Detached) => Ok(kept),
+                Err(e) => Err(ExecError::Failed(e.to_string())),
+            }
+        };
+        let output = match timeout {
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(output) => output?,
+                Err(_) => {
+                    // Docker cannot stop an exec: end its process from here (same machine).
+                    if let Ok(inspect) = self.docker.inspect_exec(&exec.id).await
+                        && let Some(pid) = inspect.pid.filter(|p| *p > 0)
+                    {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            Signal::SIGKILL,
+                        );
+                    }
+                    return Err(ExecError::TimedOut);
+                }
+            },
+            None => run.await?,
+        };
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
+        let text = String::from_utf8_lossy(&output).into_owned();
+        match inspect.exit_code {
+            // The OCI runtime reports a missing program in the output, with exit code 126/127.
+            Some(code) => Ok(ExecOutput {
+                exit_code: code as i32,
+                output: text,
+            }),
+            None => Err(ExecError::Failed(text)),
+        }
+    }
+
+    async fn read_file(
+        &self,
+        id: &ContainerId,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>> {
+        let info = self
+            .containers
+            .lock()
+            .expect("runtime state")
+            .get(id)
+            .cloned();
+        if let Some((file, _)) = info
+            .and_then(|i| i.termination)
+            .filter(|(_, target)| target == path)
+        {
+            return match std::fs::read(file) {
+                Ok(mut bytes) => {
+                    bytes.truncate(limit);
+                    Ok(Some(bytes))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        }
+        // Any other file: from the container's filesystem, as a tar archive.
+        let mut archive = Vec::new();
+        let mut stream = self.docker.download_from_container(
+            &id.0,
+            Some(
+                bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+                    .path(path)
+                    .build(),
+            ),
+        );
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(docker_error("cannot read from the container", e)),
+            }
+        }
+        let mut tar = tar::Archive::new(archive.as_slice());
+        let Some(entry) = tar.entries()?.next() else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(entry?, limit as u64), &mut bytes)?;
+        Ok(Some(bytes))
+    }
+
+    async fn logs_tail(&self, id: &ContainerId, lines: usize, bytes: usize) -> Result<String> {
+        let mut stream = self.docker.logs(
+            &id.0,
+            Some(
+                LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .tail(&lines.to_string())
+                    .build(),
+            ),
+        );
+        let mut out = Vec::new();
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.extend_from_slice(&chunk.into_bytes());
+        }
+        let start = out.len().saturating_sub(bytes);
+        Ok(String::from_utf8_lossy(&out[start..]).trim_end().to_owned())
+    }
+
+    async fn remove_container(&self, id: &ContainerId) -> Result<()> {
+        let info = self.containers.lock().expect("runtime state").remove(id);
+        let _ = self
+            .docker
+            .remove_container(
+                &id.0,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await;
+        if let Some((file, _)) = info.and_then(|i| i.termination) {
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_signal_names() {
+        assert_eq!(parse_signal("SIGQUIT"), Some(Signal::SIGQUIT));
+        assert_eq!(parse_signal("TERM"), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("nope"), None);
+    }
+}
