@@ -360,3 +360,51 @@ fn run_speaks_json_and_yaml_for_machines() {
             .stdout(predicate::str::contains(phase));
     }
 }
+
+/// Whether a Docker engine answers; says SKIPPED on the terminal when not.
+fn docker_available(test: &str) -> bool {
+    use std::io::Write;
+    let ok = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: no Docker engine");
+    }
+    ok
+}
+
+#[test]
+fn the_seed_war_example_runs_on_docker_as_the_article_says() {
+    if !docker_available("the_seed_war_example_runs_on_docker_as_the_article_says") {
+        return;
+    }
+    let output = podlife()
+        .args([
+            "run",
+            "--runtime",
+            "docker",
+            "fixtures/war-hooks.yaml",
+            "--monitor",
+            "monitor.com:8080",
+            "--for",
+            "5s",
+        ])
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let line = |needle: &str| {
+        out.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{out}"))
+    };
+    // postStart copied the war (cp exited 0) before the container counted as Running.
+    assert!(line("PostStart            finished") < line("Phase                Running"));
+    // preStop told the monitor, then SIGTERM came.
+    let request = line("GET /waring (kube-lifecycle/1.37)");
+    assert!(out.lines().nth(request).unwrap().contains("monitor.com"));
+    assert!(request < line("SIGTERM sent"));
+    assert!(out.contains("Status:       Succeeded"));
+}

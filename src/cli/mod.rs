@@ -1,6 +1,7 @@
 //! The `podlife` command line: one module per subcommand.
 
 pub mod images;
+pub mod monitor;
 pub mod run;
 pub mod validate;
 

@@ -15,7 +15,7 @@ use crate::manifest::expand::{self, PodPlan};
 use crate::manifest::render::{self, TextStyle};
 use crate::manifest::{FileReport, Manifest, load_inputs};
 use crate::runtime::ContainerRuntime;
-use crate::runtime::docker::DockerRuntime;
+use crate::runtime::docker::{DockerOptions, DockerRuntime};
 use crate::runtime::process::ProcessRuntime;
 use crate::time::TimeScale;
 
@@ -56,6 +56,15 @@ pub struct RunArgs {
     /// terminationGracePeriodSeconds; 0 kills at once.
     #[arg(long, value_name = "SECONDS")]
     pub grace_period: Option<i64>,
+
+    /// Make NAME resolve to IP for hooks and probes (and, on Docker, inside the pods).
+    #[arg(long = "host", value_name = "NAME=IP")]
+    pub hosts: Vec<String>,
+
+    /// Start a stand-in for an endpoint the manifests call (e.g. the seed's preStop
+    /// `monitor.com:8080`): it answers 200 and shows each request on the timeline.
+    #[arg(long = "monitor", value_name = "NAME[:PORT]")]
+    pub monitors: Vec<String>,
 
     /// Output format: live lines and a describe-style summary, JSON lines, or YAML documents.
     #[arg(short, long, value_enum, default_value_t = RunOutput::Text)]
@@ -118,6 +127,32 @@ pub fn run(args: &RunArgs) -> i32 {
 }
 
 async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
+    let mut hosts = Vec::new();
+    for spec in &args.hosts {
+        match spec
+            .split_once('=')
+            .and_then(|(n, ip)| Some((n.to_owned(), ip.parse().ok()?)))
+        {
+            Some((name, ip)) => {
+                crate::probe::hosts::alias(&name, ip);
+                hosts.push((name, ip));
+            }
+            None => {
+                eprintln!("podlife: --host takes NAME=IP, not `{spec}`");
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    let mut monitors = Vec::new();
+    for spec in &args.monitors {
+        match super::monitor::parse(spec) {
+            Ok(monitor) => monitors.push(monitor),
+            Err(e) => {
+                eprintln!("podlife: --monitor: {e}");
+                return super::EXIT_USAGE;
+            }
+        }
+    }
     let runtime: Arc<dyn ContainerRuntime> = match args.runtime {
         RuntimeChoice::Process => match ProcessRuntime::new() {
             Ok(rt) => Arc::new(rt),
@@ -126,7 +161,12 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
                 return EXIT_INVALID;
             }
         },
-        RuntimeChoice::Docker => match DockerRuntime::new().await {
+        RuntimeChoice::Docker => match DockerRuntime::with_options(DockerOptions {
+            hosts,
+            ..DockerOptions::default()
+        })
+        .await
+        {
             Ok(rt) => Arc::new(rt),
             Err(e) => {
                 eprintln!("podlife: cannot start the Docker runtime: {e}");
@@ -160,16 +200,49 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
             }
         );
     }
+    for (name, port) in &monitors {
+        match super::monitor::start(name, *port, engine.log().clone()).await {
+            Ok(addr) => {
+                if text {
+                    println!("monitor {name}:{port} listening on {addr}");
+                }
+            }
+            Err(e) => {
+                eprintln!("podlife: cannot start the monitor {name}:{port}: {e}");
+                return EXIT_INVALID;
+            }
+        }
+    }
     let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();
     for pod in &pods {
         if let Err(e) = engine.apply(pod.pod.clone()) {
             eprintln!("podlife: {e}");
         }
     }
+    // The `pod/container` column fits the longest name.
+    let width = pods
+        .iter()
+        .flat_map(|p| {
+            let spec = p.pod.spec.clone().unwrap_or_default();
+            let containers: Vec<String> = spec
+                .init_containers
+                .into_iter()
+                .flatten()
+                .chain(spec.containers)
+                .map(|c| c.name)
+                .collect();
+            containers
+                .into_iter()
+                .map(move |c| p.name().len() + 1 + c.len())
+        })
+        .chain(monitors.iter().map(|(name, _)| name.len()))
+        .max()
+        .unwrap_or(0)
+        .max(20);
     let printer = tokio::spawn(async move {
         loop {
             match records.recv().await {
-                Ok(record) => print_record(&record, format, scale),
+                Ok(record) => print_record(&record, format, scale, width),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,
             }
@@ -303,7 +376,7 @@ fn structured<T: serde::Serialize>(value: &T, format: RunOutput) -> String {
     }
 }
 
-fn print_record(record: &Record, format: RunOutput, scale: TimeScale) {
+fn print_record(record: &Record, format: RunOutput, scale: TimeScale, width: usize) {
     if format != RunOutput::Text {
         println!("{}", structured(record, format));
         return;
@@ -326,7 +399,7 @@ fn print_record(record: &Record, format: RunOutput, scale: TimeScale) {
         }
     };
     println!(
-        "{}  {who:<28} {kind:<8} {reason:<20} {message}",
+        "{}  {who:<width$} {kind:<8} {reason:<20} {message}",
         stamp(record, scale)
     );
 }
@@ -368,6 +441,11 @@ fn describe_observation(o: &Observation) -> Option<(String, String)> {
             },
         ),
         Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
+        Observation::Request {
+            method,
+            path,
+            user_agent,
+        } => ("Request".into(), format!("{method} {path} ({user_agent})")),
         Observation::ContainerStarted { .. }
         | Observation::ProbeAttempt { .. }
         | Observation::ConditionChanged { .. } => return None,

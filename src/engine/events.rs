@@ -87,6 +87,12 @@ pub enum Observation {
     },
     /// The pod worker is done: everything stopped and removed.
     PodFinished,
+    /// A request reached a monitor started by podlife (`podlife run --monitor`).
+    Request {
+        method: String,
+        path: String,
+        user_agent: String,
+    },
 }
 
 /// What a [`Record`] holds.

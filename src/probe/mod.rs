@@ -5,6 +5,7 @@
 //! Each function performs one attempt; thresholds, periods and events are the engine's.
 
 pub mod grpc;
+pub mod hosts;
 pub mod http;
 pub mod tcp;
 

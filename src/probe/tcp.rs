@@ -203,6 +203,9 @@ async fn resolve(
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
+    if let Some(ip) = super::hosts::lookup(host) {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
     if host.is_empty() {
         // Go dials the local system for an empty host; so does the kubelet.
         return Ok(vec![
