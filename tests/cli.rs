@@ -1,5 +1,7 @@
 //! `podlife validate` end to end: what a user types and sees, and the documented exit codes.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -231,16 +233,18 @@ fn spawn_run(
     yaml: &str,
     extra: &[&str],
     line: &str,
-) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+) -> (common::Helper, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, Write};
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("podlife"))
-        .args(["run", "-"])
-        .args(extra)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::Helper(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("podlife"))
+            .args(["run", "-"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     child
         .stdin
         .take()

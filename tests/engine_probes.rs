@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{events, finished, has_event, observed, testapp, testapp_events, timeline};
+use common::{Helper, events, finished, has_event, observed, testapp, testapp_events, timeline};
 use podlife::engine::Observation;
 
 conformance! {
@@ -103,13 +103,14 @@ conformance! {
         let monitor_log = h.out.path().join("monitor.log");
         let app_log = h.out.path().join("app.log");
         // The monitor runs beside the engine, as the seed's monitor.com would.
-        let mut monitor = std::process::Command::new(testapp())
-            .args(["--bind", "127.0.0.1", "--http", "0", "--log"])
-            .arg(&monitor_log)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let monitor = Helper::spawn(
+            std::process::Command::new(testapp())
+                .args(["--bind", "127.0.0.1", "--http", "0", "--log"])
+                .arg(&monitor_log),
+        );
+        let started = std::time::Instant::now();
         let port = loop {
+            assert!(started.elapsed() < Duration::from_secs(10), "the monitor did not start");
             if let Some(start) = testapp_events(&monitor_log)
                 .into_iter()
                 .find(|e| e["event"] == "start")
@@ -144,8 +145,7 @@ conformance! {
         h.engine.delete(pod, None).unwrap();
         h.until(Duration::from_secs(10), "pod finished", finished)
             .await;
-        let _ = monitor.kill();
-        let _ = monitor.wait();
+        drop(monitor);
         let request = testapp_events(&monitor_log)
             .into_iter()
             .find(|e| e["event"] == "request" && e["path"] == "/waring")

@@ -158,8 +158,17 @@ impl Harness {
         let deadline = tokio::time::Instant::now() + limit;
         let mut updates = self.engine.log().subscribe();
         loop {
-            if check(&self.records()) {
+            let records = self.records();
+            if check(&records) {
                 return;
+            }
+            // A pod that cannot get a sandbox (no image, no busybox) will never get there.
+            if let Some(e) = events(&records, "FailedCreatePodSandBox").first() {
+                panic!(
+                    "waiting for {what}: {:?}; log:\n{}",
+                    e.event().map(|e| &e.message),
+                    timeline(&records)
+                );
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -270,6 +279,45 @@ pub fn testapp() -> std::path::PathBuf {
         assert!(status.success(), "building testapp failed");
     }
     path
+}
+
+/// A helper process that is killed and reaped when dropped, also when the test panics: one
+/// left running would leak and keep the test's output pipe open (CI would wait for it).
+pub struct Helper(pub std::process::Child);
+
+impl Helper {
+    /// Starts `command` with no stdio attached.
+    pub fn spawn(command: &mut std::process::Command) -> Self {
+        use std::process::Stdio;
+        Self(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start helper process"),
+        )
+    }
+}
+
+impl std::ops::Deref for Helper {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Helper {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The JSON lines of a testapp `--log` file.
