@@ -345,7 +345,10 @@ async fn compile_testapp(root: &Path, progress: &(dyn Fn(&str) + Sync)) -> Resul
     let mut child = tokio::process::Command::new(&cargo)
         .args(["build", "-p", "testapp", "--target", &triple])
         .current_dir(root)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env(
+            "RUSTFLAGS",
+            "-C target-feature=+crt-static -C debuginfo=0 -C strip=symbols",
+        )
         .env("CARGO_TARGET_DIR", root.join("target/static"))
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
