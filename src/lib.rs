@@ -5,6 +5,7 @@
 //! `podlife` command.
 
 pub mod cli;
+pub mod conformance;
 pub mod engine;
 pub mod images;
 pub mod manifest;

@@ -412,3 +412,72 @@ fn the_seed_war_example_runs_on_docker_as_the_article_says() {
     assert!(request < line("SIGTERM sent"));
     assert!(out.contains("Status:       Succeeded"));
 }
+
+/// What `docker <kind> ls -q --filter <filter>` lists.
+fn docker_ls(kind: &str, filter: &str) -> Vec<String> {
+    let mut args = vec![kind, "ls", "-q", "--filter", filter];
+    if kind == "container" {
+        args.push("--all");
+    }
+    let out = std::process::Command::new("docker")
+        .args(&args)
+        .output()
+        .expect("docker CLI");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn nothing_of_a_killed_engine_survives_on_docker() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    if !docker_available("nothing_of_a_killed_engine_survives_on_docker") {
+        return;
+    }
+    let pod = format!("orphan-{:08x}", fastrand::u32(..));
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}}}\nspec:\n  volumes: [{{name: scratch, emptyDir: {{}}}}]\n  containers:\n  - {{name: c, image: busybox, command: [sleep, '300'], volumeMounts: [{{name: scratch, mountPath: /scratch}}]}}\n"
+    );
+    let (mut child, _rx) = spawn_run(
+        &yaml,
+        &["--runtime", "docker"],
+        "Phase                Running",
+    );
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    // The dead engine left its pod behind: sandbox, container, volume, network.
+    let sandbox = docker_ls("container", &format!("name=podlife-{pod}-"));
+    assert_eq!(sandbox.len(), 1, "the pod's sandbox is still there");
+    let inspect = std::process::Command::new("docker")
+        .args([
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"io.podlife.run\"}}",
+            &sandbox[0],
+        ])
+        .output()
+        .unwrap();
+    let run = String::from_utf8_lossy(&inspect.stdout).trim().to_owned();
+    let label = format!("label=io.podlife.run={run}");
+    assert_eq!(
+        docker_ls("container", &label).len(),
+        2,
+        "and its app container"
+    );
+    assert!(!docker_ls("volume", &label).is_empty(), "its volume too");
+    assert!(!docker_ls("network", &label).is_empty(), "and its network");
+    // The next engine reaps them.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(podlife::runtime::docker::DockerRuntime::new())
+        .expect("a Docker runtime");
+    for kind in ["container", "volume", "network"] {
+        assert_eq!(
+            docker_ls(kind, &label),
+            Vec::<String>::new(),
+            "{kind}s of run {run}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use common::{Helper, events, finished, has_event, observed, testapp, testapp_eve
 use podlife::engine::Observation;
 
 conformance! {
-    async fn http_liveness_failure_restarts_with_the_kubelet_message(h, scale = 0.1) {
+    async fn http_liveness_failure_restarts_with_the_kubelet_message(h, scale = 0.1, feature = "Liveness probes") {
         let pods = h.apply(r#"
     apiVersion: v1
     kind: Pod
@@ -57,7 +57,7 @@ conformance! {
 }
 
 conformance! {
-    async fn tcp_and_grpc_readiness(h, scale = 0.1) {
+    async fn tcp_and_grpc_readiness(h, scale = 0.1, feature = "Readiness probes") {
         let pods = h.apply(r#"
     apiVersion: v1
     kind: Pod
@@ -99,7 +99,7 @@ conformance! {
 }
 
 conformance! {
-    async fn prestop_http_hook_reaches_the_monitor_before_sigterm(h, scale = 1.0) {
+    async fn prestop_http_hook_reaches_the_monitor_before_sigterm(h, scale = 1.0, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         let monitor_log = h.out.path().join("monitor.log");
         let app_log = h.out.path().join("app.log");
         // The monitor runs beside the engine, as the seed's monitor.com would.
@@ -165,7 +165,7 @@ conformance! {
 }
 
 conformance! {
-    async fn startup_probe_gates_liveness_and_readiness(h, scale = 0.1) {
+    async fn startup_probe_gates_liveness_and_readiness(h, scale = 0.1, feature = "Startup probes") {
         let pods = h.apply(r#"
     apiVersion: v1
     kind: Pod

@@ -6,11 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{events, finished, has_event, observed, timeline};
+use common::{build_test_image, events, finished, has_event, observed, testapp_events, timeline};
 use podlife::engine::{EventType, Observation};
 
 conformance! {
-    async fn init_containers_run_in_order_and_share_a_volume(h, scale = 1.0) {
+    async fn init_containers_run_in_order_and_share_a_volume(h, scale = 1.0, feature = "Init containers: in order, shared volumes, failure handling") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -76,7 +76,7 @@ conformance! {
 }
 
 conformance! {
-    async fn init_failure_under_never_fails_the_pod(h, scale = 1.0) {
+    async fn init_failure_under_never_fails_the_pod(h, scale = 1.0, feature = "Init containers: in order, shared volumes, failure handling") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -110,7 +110,7 @@ conformance! {
 }
 
 conformance! {
-    async fn prestop_runs_before_the_stop_signal(h, scale = 1.0) {
+    async fn prestop_runs_before_the_stop_signal(h, scale = 1.0, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -150,7 +150,7 @@ conformance! {
 }
 
 conformance! {
-    async fn sigterm_ignored_means_sigkill_at_the_grace_deadline(h, scale = 1.0) {
+    async fn sigterm_ignored_means_sigkill_at_the_grace_deadline(h, scale = 1.0, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -197,7 +197,60 @@ conformance! {
 }
 
 conformance! {
-    async fn grace_period_zero_kills_at_once(h, scale = 1.0) {
+    async fn the_image_stopsignal_replaces_sigterm(h, scale = 1.0, feature = "Image STOPSIGNAL") {
+        if h.runtime == "process" {
+            h.unsupported("a process has no image, so no STOPSIGNAL");
+            return;
+        }
+        // As the official nginx image does: SIGQUIT is its graceful stop.
+        build_test_image(
+            "podlife/test-stopsignal:1",
+            podlife::images::TESTAPP_IMAGE,
+            "FROM podlife/testapp:1\nSTOPSIGNAL SIGQUIT\n",
+        )
+        .await;
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: quitter}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: app
+        image: podlife/test-stopsignal:1
+        command: ["$TESTAPP", "--log", "$OUT/app.log"]
+    "#,
+        );
+        let pod = &pods[0];
+        let log = h.out.path().join("app.log");
+        h.until(Duration::from_secs(10), "testapp started", |_| {
+            testapp_events(&log).iter().any(|e| e["event"] == "start")
+        })
+        .await;
+        h.engine.delete(pod, None).unwrap();
+        h.until(Duration::from_secs(10), "pod finished", finished)
+            .await;
+        let records = h.records();
+        let sent: Vec<&str> = observed(&records, |o| matches!(o, Observation::SignalSent { .. }))
+            .iter()
+            .filter_map(|r| match r.observation() {
+                Some(Observation::SignalSent { signal }) => Some(signal.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, ["SIGQUIT", "SIGKILL"], "{}", timeline(&records));
+        let received: Vec<String> = testapp_events(&log)
+            .iter()
+            .filter(|e| e["event"] == "signal")
+            .map(|e| e["signal"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(received, ["SIGQUIT"], "what the container received");
+    }
+}
+
+conformance! {
+    async fn grace_period_zero_kills_at_once(h, scale = 1.0, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -228,7 +281,7 @@ conformance! {
 }
 
 conformance! {
-    async fn liveness_failure_restarts_the_container(h, scale = 0.1) {
+    async fn liveness_failure_restarts_the_container(h, scale = 0.1, feature = "Liveness probes") {
         // 0.1: a 1 s period takes 100 ms.
         let pods = h.apply(
             r#"
@@ -299,7 +352,7 @@ conformance! {
 }
 
 conformance! {
-    async fn readiness_flips_both_ways(h, scale = 0.1) {
+    async fn readiness_flips_both_ways(h, scale = 0.1, feature = "Readiness probes") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -354,7 +407,7 @@ conformance! {
 }
 
 conformance! {
-    async fn crash_loop_back_off_doubles(h, scale = 0.05) {
+    async fn crash_loop_back_off_doubles(h, scale = 0.05, feature = "Restart policies and crash-loop back-off") {
         // 0.05: the 10 s and 20 s back-offs take 0.5 s and 1 s.
         let pods = h.apply(
             r#"
@@ -403,7 +456,7 @@ conformance! {
 }
 
 conformance! {
-    async fn failed_poststart_kills_and_restarts(h, scale = 0.05) {
+    async fn failed_poststart_kills_and_restarts(h, scale = 0.05, feature = "postStart hooks: exec, httpGet, sleep, tcpSocket; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -450,7 +503,7 @@ conformance! {
 }
 
 conformance! {
-    async fn active_deadline_fails_the_pod(h, scale = 0.1) {
+    async fn active_deadline_fails_the_pod(h, scale = 0.1, feature = "activeDeadlineSeconds") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -476,7 +529,7 @@ conformance! {
 }
 
 conformance! {
-    async fn termination_message_and_log_fallback(h, scale = 1.0) {
+    async fn termination_message_and_log_fallback(h, scale = 1.0, feature = "Termination messages") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -519,7 +572,7 @@ conformance! {
 }
 
 conformance! {
-    async fn a_shorter_second_deletion_redoes_the_kill(h, scale = 1.0) {
+    async fn a_shorter_second_deletion_redoes_the_kill(h, scale = 1.0, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
         let pods = h.apply(
             r#"
     apiVersion: v1

@@ -238,7 +238,7 @@ conformance! {
     /// §2.2: sidecars start in init order before the app, keep running beside it, are restarted
     /// when they exit even under `restartPolicy: Never`, and on deletion get their stop signal only
     /// after the app containers have exited, the later sidecar first.
-    async fn sidecars_start_first_restart_under_never_and_stop_after_the_app(h, scale = 0.1) {
+    async fn sidecars_start_first_restart_under_never_and_stop_after_the_app(h, scale = 0.1, feature = "Sidecar containers: start order, restarts, stopped after the app") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -367,7 +367,7 @@ conformance! {
     /// and sidecar ignore SIGTERM → the app is SIGKILLed at 4 s, the sidecar gets SIGTERM then and
     /// SIGKILL at 6 s (grace + 2 s), not 8 s. (When the sidecar's Killing event and preStop happen
     /// is a documented deviation, README "Deviations from the kubelet", and not asserted here.)
-    async fn sidecar_stop_window_is_what_remains_of_the_grace(h, scale = 0.2) {
+    async fn sidecar_stop_window_is_what_remains_of_the_grace(h, scale = 0.2, feature = "Sidecar containers: start order, restarts, stopped after the app") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -432,7 +432,7 @@ conformance! {
     /// §2.2 / §4.1: a sidecar waiting out its crash-loop back-off does not hold up the app
     /// containers: under Never, the pod completes as soon as the app has exited (the kubelet skips a
     /// restartable init container that cannot start yet and goes on with the regular containers).
-    async fn sidecar_in_back_off_does_not_hold_up_pod_completion(h, scale = 0.1) {
+    async fn sidecar_in_back_off_does_not_hold_up_pod_completion(h, scale = 0.1, feature = "Sidecar containers: start order, restarts, stopped after the app") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -504,7 +504,7 @@ conformance! {
     /// §2.1: a failing regular init container under Always or OnFailure is run again (the first
     /// retry at once, §6.2) until it succeeds; only then does the app start. Its status keeps
     /// restartCount 1 and the failed run as lastState.
-    async fn failed_init_container_is_retried_until_it_succeeds(h, scale = 0.1) {
+    async fn failed_init_container_is_retried_until_it_succeeds(h, scale = 0.1, feature = "Init containers: in order, shared volumes, failure handling") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -591,7 +591,7 @@ conformance! {
 conformance! {
     /// §6.1: under OnFailure a container that exits 0 is not restarted (the pod Succeeds); one that
     /// exits 1 is restarted.
-    async fn on_failure_restarts_only_failed_containers(h, scale = 0.1) {
+    async fn on_failure_restarts_only_failed_containers(h, scale = 0.1, feature = "Restart policies and crash-loop back-off") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -644,7 +644,7 @@ conformance! {
 
 conformance! {
     /// §6.1: under Never a container that exits 1 is not restarted and the pod is Failed.
-    async fn never_leaves_a_failed_container_and_fails_the_pod(h, scale = 0.1) {
+    async fn never_leaves_a_failed_container_and_fails_the_pod(h, scale = 0.1, feature = "Restart policies and crash-loop back-off") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -685,7 +685,7 @@ conformance! {
 conformance! {
     /// §3.5: a failing preStop gives the Warning FailedPreStopHook "PreStopHook failed", and
     /// termination goes on: SIGTERM still comes, at once.
-    async fn failed_prestop_warns_and_termination_goes_on(h, scale = 0.1) {
+    async fn failed_prestop_warns_and_termination_goes_on(h, scale = 0.1, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -739,7 +739,7 @@ conformance! {
     /// §3.5 / §4.3: a preStop that outlasts the grace period is abandoned when the grace runs out;
     /// the stop signal comes then, and SIGKILL exactly 2 s later (the one-time minimum window), so
     /// the deletion takes grace + 2 s.
-    async fn prestop_longer_than_the_grace_gets_the_one_time_two_seconds(h, scale = 0.2) {
+    async fn prestop_longer_than_the_grace_gets_the_one_time_two_seconds(h, scale = 0.2, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -802,7 +802,7 @@ conformance! {
 conformance! {
     /// §4.3: the whole seconds a preStop takes come off the grace period: a 2.5 s hook in a 10 s
     /// grace → SIGTERM right after the hook, SIGKILL 8 s later when SIGTERM is ignored.
-    async fn prestop_time_comes_off_the_grace_in_whole_seconds(h, scale = 0.2) {
+    async fn prestop_time_comes_off_the_grace_in_whole_seconds(h, scale = 0.2, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         // 2.5 s of manifest time: 2 whole seconds, with room on both sides for exec overhead.
         let hook_wall = 2.5 * h.scale();
         let pods = h.apply(&format!(
@@ -858,7 +858,7 @@ conformance! {
 conformance! {
     /// §5.4: an exec probe is bounded by timeoutSeconds: `sleep 5` with timeoutSeconds 1 fails
     /// after 1 s with `command "sleep 5" timed out`, on every attempt.
-    async fn exec_probe_timeout_is_enforced(h, scale = 0.2) {
+    async fn exec_probe_timeout_is_enforced(h, scale = 0.2, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -924,7 +924,7 @@ conformance! {
 
 conformance! {
     /// §5.2: no probe runs before initialDelaySeconds; the first runs within one period after it.
-    async fn initial_delay_holds_probes_back(h, scale = 0.1) {
+    async fn initial_delay_holds_probes_back(h, scale = 0.1, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -967,7 +967,7 @@ conformance! {
 conformance! {
     /// §5.2: with successThreshold 3 a readiness probe publishes Success only after three
     /// consecutive successes; a failure in between starts the count over.
-    async fn readiness_success_threshold_needs_consecutive_successes(h, scale = 0.1) {
+    async fn readiness_success_threshold_needs_consecutive_successes(h, scale = 0.1, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
         // Attempts: success, success, failure, success, success, success → Ready after the 6th.
         let pods = h.apply(
             r#"
@@ -1019,7 +1019,7 @@ conformance! {
 conformance! {
     /// §4.3 / §5.3: a liveness probe's own terminationGracePeriodSeconds replaces the pod's (30 s)
     /// for the liveness kill: SIGKILL comes that long after SIGTERM when SIGTERM is ignored.
-    async fn liveness_probe_grace_overrides_the_pods(h, scale = 0.2) {
+    async fn liveness_probe_grace_overrides_the_pods(h, scale = 0.2, feature = "Liveness probes") {
         let pod_yaml = |grace: u32| {
             format!(
                 r#"
@@ -1075,7 +1075,7 @@ conformance! {
 conformance! {
     /// §5.3 / §6.1: under restartPolicy Never a liveness kill is final: the message has no
     /// ", will be restarted", the container stays terminated and the pod is Failed.
-    async fn liveness_kill_under_never_is_not_restarted(h, scale = 0.1) {
+    async fn liveness_kill_under_never_is_not_restarted(h, scale = 0.1, feature = "Liveness probes") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -1130,7 +1130,7 @@ conformance! {
 conformance! {
     /// §1.3 / §6.2: a crash-looping container waits in CrashLoopBackOff with the kubelet's message,
     /// restartCount counts the restarts so far, and lastState holds the last exit.
-    async fn crash_loop_back_off_status(h, scale = 0.05) {
+    async fn crash_loop_back_off_status(h, scale = 0.05, feature = "Restart policies and crash-loop back-off") {
         let pods = h.apply_with_uids(
             r#"
     apiVersion: v1
@@ -1188,7 +1188,7 @@ conformance! {
 conformance! {
     /// §3.1: the kubelet has no tcpSocket hook handler, so a tcpSocket postStart fails:
     /// FailedPostStartHook, the container is killed and restarted.
-    async fn tcp_socket_post_start_fails_and_restarts(h, scale = 0.05) {
+    async fn tcp_socket_post_start_fails_and_restarts(h, scale = 0.05, feature = "postStart hooks: exec, httpGet, sleep, tcpSocket; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1
@@ -1236,7 +1236,7 @@ conformance! {
 
 conformance! {
     /// §3.1: a sleep preStop makes the kubelet wait; SIGTERM comes after the sleep.
-    async fn sleep_prestop_delays_sigterm(h, scale = 0.2) {
+    async fn sleep_prestop_delays_sigterm(h, scale = 0.2, feature = "preStop hooks: exec, httpGet, sleep; grace accounting; failure") {
         let pods = h.apply(
             r#"
     apiVersion: v1

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use podlife::conformance::{self, Outcome, Verdict};
 use podlife::engine::{Engine, Observation, Record};
 use podlife::manifest::expand::{NameRng, expand};
 use podlife::manifest::{Source, analyze};
@@ -17,12 +18,14 @@ use podlife::runtime::docker::{DockerOptions, DockerRuntime};
 use podlife::runtime::process::ProcessRuntime;
 use podlife::time::TimeScale;
 
-/// Runs a test body on every runtime: `conformance! { async fn name(h, scale = 0.1) { … } }`
-/// makes `name::process` and `name::docker`; without a Docker engine, the Docker one says
-/// SKIPPED (on the terminal, not captured) and passes.
+/// Runs a test body on every runtime:
+/// `conformance! { async fn name(h, scale = 0.1, feature = "Liveness probes") { … } }` makes
+/// `name::process` and `name::docker`, and records each one's verdict under `feature` (one of
+/// [`podlife::conformance::FEATURES`]) for the README's table. Without a Docker engine, the
+/// Docker one says SKIPPED (on the terminal, not captured), is recorded as skipped, and passes.
 #[macro_export]
 macro_rules! conformance {
-    ($(#[$meta:meta])* async fn $name:ident($h:ident, scale = $scale:expr) $body:block) => {
+    ($(#[$meta:meta])* async fn $name:ident($h:ident, scale = $scale:expr, feature = $feature:expr) $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -30,15 +33,19 @@ macro_rules! conformance {
 
             #[tokio::test]
             async fn process() {
-                let $h = $crate::common::Harness::process($scale);
+                #[allow(unused_mut)]
+                let mut $h = $crate::common::Harness::process($scale)
+                    .recording($feature, stringify!($name));
                 $body
             }
 
             #[tokio::test]
             async fn docker() {
-                let Some($h) = $crate::common::Harness::docker($scale).await else {
+                let Some(mut $h) = $crate::common::Harness::docker($scale).await else {
+                    $crate::common::record_skip($feature, stringify!($name), "docker", "no Docker engine");
                     return;
                 };
+                $h = $h.recording($feature, stringify!($name));
                 $body
             }
         }
@@ -54,6 +61,36 @@ pub struct Harness {
     pub runtime: &'static str,
     /// How much slower than asked manifest time runs (Docker: scales below 0.5 are raised).
     pub stretch: f64,
+    /// The conformance feature and test this harness reports on when dropped.
+    recording: Option<(&'static str, &'static str)>,
+    /// Set by [`Harness::unsupported`].
+    unsupported: Option<String>,
+}
+
+impl Drop for Harness {
+    /// Records the verdict: fail while unwinding from a panic, else pass (or unsupported).
+    fn drop(&mut self) {
+        let Some((feature, test)) = self.recording else {
+            return;
+        };
+        let verdict = if std::thread::panicking() {
+            Verdict::Fail
+        } else if self.unsupported.is_some() {
+            Verdict::Unsupported
+        } else {
+            Verdict::Pass
+        };
+        let mut outcome = Outcome::new(feature, self.runtime, test, verdict);
+        outcome.note = self.unsupported.clone();
+        let _ = conformance::record(&conformance::results_path(), &outcome);
+    }
+}
+
+/// Records that a conformance test could not run on `runtime`.
+pub fn record_skip(feature: &str, test: &str, runtime: &str, why: &str) {
+    let mut outcome = Outcome::new(feature, runtime, test, Verdict::Skipped);
+    outcome.note = Some(why.to_owned());
+    let _ = conformance::record(&conformance::results_path(), &outcome);
 }
 
 impl Harness {
@@ -69,6 +106,8 @@ impl Harness {
             out: tempfile::tempdir().unwrap(),
             runtime: "process",
             stretch: 1.0,
+            recording: None,
+            unsupported: None,
         }
     }
 
@@ -87,6 +126,8 @@ impl Harness {
                     out,
                     runtime: "docker",
                     stretch: actual / scale,
+                    recording: None,
+                    unsupported: None,
                 })
             }
             Err(e) => {
@@ -94,6 +135,23 @@ impl Harness {
                 None
             }
         }
+    }
+
+    /// Reports this harness's verdict for `feature` when it is dropped.
+    pub fn recording(mut self, feature: &'static str, test: &'static str) -> Self {
+        assert!(
+            conformance::FEATURES.contains(&feature),
+            "{feature:?} is not one of podlife::conformance::FEATURES"
+        );
+        self.recording = Some((feature, test));
+        self
+    }
+
+    /// Marks the test as one this runtime cannot pass by design, saying why; the test body
+    /// then returns without asserting.
+    pub fn unsupported(&mut self, why: &str) {
+        skipped(&format!("{} runtime: {why}", self.runtime));
+        self.unsupported = Some(why.to_owned());
     }
 
     /// How late this runtime may report what happened (wall time): Docker's wait and inspect
@@ -346,5 +404,33 @@ impl Harness {
                 (name, uid)
             })
             .collect()
+    }
+}
+
+/// Builds `tag` from `dockerfile` (an in-memory context, `FROM` an image of ours, which is
+/// ensured first): for tests that need an image property no recipe has, such as STOPSIGNAL.
+pub async fn build_test_image(tag: &str, from: &str, dockerfile: &str) {
+    use futures::StreamExt;
+    let docker = podlife::images::connect().await.expect("Docker engine");
+    podlife::images::ensure(&docker, from, &|_| {})
+        .await
+        .expect("base image");
+    let mut context = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    context
+        .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .unwrap();
+    let body = context.into_inner().unwrap();
+    let options = bollard::query_parameters::BuildImageOptionsBuilder::default()
+        .dockerfile("Dockerfile")
+        .t(tag)
+        .rm(true)
+        .build();
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(body.into())));
+    while let Some(item) = stream.next().await {
+        item.unwrap_or_else(|e| panic!("building {tag}: {e}"));
     }
 }
