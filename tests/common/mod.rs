@@ -120,6 +120,19 @@ impl Harness {
         };
         match DockerRuntime::with_options(options).await {
             Ok(runtime) => {
+                // Images are built on first use; build them before the test's clock starts
+                // (a fresh machine compiles the static testapp here, which takes a minute).
+                for image in [
+                    podlife::images::PAUSE_IMAGE,
+                    podlife::images::BUSYBOX_IMAGE,
+                    podlife::images::TESTAPP_IMAGE,
+                ] {
+                    podlife::images::ensure(runtime.docker(), image, &|line| {
+                        terminal_line(&format!("image {image}: {line}"))
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot provide {image}: {e}"));
+                }
                 let actual = scale.max(0.5);
                 Some(Self {
                     engine: Engine::new(Arc::new(runtime), TimeScale::new(actual).unwrap()),
@@ -316,9 +329,14 @@ pub fn finished(records: &[Record]) -> bool {
 
 /// Says on the terminal (bypassing libtest's capture) that a test did not run, and why.
 pub fn skipped(why: &str) {
+    terminal_line(&format!("SKIPPED {{name}}: {why}"));
+}
+
+/// Writes `line` to the terminal, bypassing libtest's capture; `{name}` becomes the test's.
+fn terminal_line(line: &str) {
     use std::io::Write;
     let name = std::thread::current().name().unwrap_or("test").to_owned();
-    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {why}");
+    let _ = writeln!(std::io::stderr(), "{}", line.replace("{name}", &name));
 }
 
 /// The `testapp` binary (built by `cargo test` as a workspace member; built here otherwise).
