@@ -12,7 +12,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use crate::engine::{EventLog, Observation, What};
-use crate::probe::hosts;
+use crate::probe::hosts::Hosts;
 
 /// The loopback address monitors listen on, away from 127.0.0.1's usual tenants.
 const MONITOR_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 77));
@@ -28,11 +28,17 @@ pub fn parse(spec: &str) -> Result<(String, u16), String> {
     }
 }
 
-/// Starts a monitor for `name` on `port`; `name` then resolves to it for hooks and probes.
-pub async fn start(name: &str, port: u16, log: EventLog) -> std::io::Result<SocketAddr> {
+/// Starts a monitor for `name` on `port`; `name` then resolves to it (in `hosts`) for hooks
+/// and probes.
+pub async fn start(
+    name: &str,
+    port: u16,
+    log: EventLog,
+    hosts: &Hosts,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind((MONITOR_IP, port)).await?;
     let addr = listener.local_addr()?;
-    hosts::alias(name, MONITOR_IP);
+    hosts.alias(name, MONITOR_IP);
     let name = name.to_owned();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {

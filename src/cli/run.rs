@@ -133,10 +133,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
             .split_once('=')
             .and_then(|(n, ip)| Some((n.to_owned(), ip.parse().ok()?)))
         {
-            Some((name, ip)) => {
-                crate::probe::hosts::alias(&name, ip);
-                hosts.push((name, ip));
-            }
+            Some((name, ip)) => hosts.push((name, ip)),
             None => {
                 eprintln!("podlife: --host takes NAME=IP, not `{spec}`");
                 return super::EXIT_USAGE;
@@ -162,7 +159,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
             }
         },
         RuntimeChoice::Docker => match DockerRuntime::with_options(DockerOptions {
-            hosts,
+            hosts: hosts.clone(),
             ..DockerOptions::default()
         })
         .await
@@ -183,6 +180,9 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
     }
     let scale = args.time_scale;
     let engine = Arc::new(Engine::new(runtime, scale));
+    for (name, ip) in &hosts {
+        engine.hosts().alias(name, *ip);
+    }
     let mut records = engine.log().subscribe();
     if text {
         println!(
@@ -201,7 +201,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
         );
     }
     for (name, port) in &monitors {
-        match super::monitor::start(name, *port, engine.log().clone()).await {
+        match super::monitor::start(name, *port, engine.log().clone(), engine.hosts()).await {
             Ok(addr) => {
                 if text {
                     println!("monitor {name}:{port} listening on {addr}");

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{ContainerPort, HTTPGetAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::spec::Handler;
+use crate::probe::hosts::Hosts;
 use crate::probe::{self, HttpTarget, ProbeOutcome, Scheme};
 use crate::runtime::{ContainerId, ContainerRuntime, ExecError};
 use crate::time::TimeScale;
@@ -23,6 +24,8 @@ pub struct Target {
     /// `pod_namespace(uid)`, as hook failure messages name the pod.
     pub pod_ref: String,
     pub container: String,
+    /// The engine's host names (fixtures such as the seed's `monitor.com`).
+    pub hosts: Hosts,
 }
 
 impl Target {
@@ -63,6 +66,7 @@ impl Target {
                 .flatten()
                 .map(|h| (h.name.clone(), h.value.clone()))
                 .collect(),
+            hosts: self.hosts.clone(),
         })
     }
 }
@@ -92,7 +96,7 @@ pub async fn probe(target: &Target, handler: &Handler, timeout: i64) -> ProbeOut
                     .clone()
                     .filter(|h| !h.is_empty())
                     .unwrap_or_else(|| target.pod_ip.to_string());
-                probe::tcp::probe(&host, port, wall).await
+                probe::tcp::probe(&host, port, &target.hosts, wall).await
             }
             Err(e) => ProbeOutcome::Error(e),
         },

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use events::{Event, EventLog, EventType, Observation, Record, What};
 
+use crate::probe::hosts::Hosts;
 use crate::runtime::ContainerRuntime;
 use crate::time::TimeScale;
 use worker::{Msg, PodWorker};
@@ -37,6 +38,7 @@ pub struct Engine {
     runtime: Arc<dyn ContainerRuntime>,
     log: EventLog,
     pods: Mutex<BTreeMap<String, PodEntry>>,
+    hosts: Hosts,
 }
 
 impl Engine {
@@ -45,7 +47,14 @@ impl Engine {
             runtime,
             log: EventLog::new(scale),
             pods: Mutex::new(BTreeMap::new()),
+            hosts: Hosts::new(),
         }
+    }
+
+    /// The names this engine's hooks and probes resolve before the system's resolver (the
+    /// node's `/etc/hosts`): add fixture servers here, such as the seed's `monitor.com`.
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
     }
 
     pub fn log(&self) -> &EventLog {
@@ -79,6 +88,7 @@ impl Engine {
             tx.clone(),
             rx,
             status_tx,
+            self.hosts.clone(),
         );
         let task = tokio::spawn(worker.run());
         pods.insert(

@@ -23,6 +23,7 @@ use super::handlers::{self, Target};
 use super::prober::{Gates, ProbeWorker};
 use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
 use super::status::{self, Conditions, ContainerView, PodView, State, Terminated};
+use crate::probe::hosts::Hosts;
 use crate::runtime::{
     ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, MountSpec, Sandbox, SandboxSpec,
     Signal,
@@ -96,6 +97,8 @@ pub struct PodWorker {
     spec: PodSpec,
     runtime: Arc<dyn ContainerRuntime>,
     log: EventLog,
+    /// The engine's host names, for httpGet/tcpSocket handlers that name a host.
+    hosts: Hosts,
     policy: RestartPolicy,
     slots: Vec<Slot>,
     sandbox: Option<Sandbox>,
@@ -130,6 +133,7 @@ impl PodWorker {
         tx: mpsc::UnboundedSender<Msg>,
         rx: mpsc::UnboundedReceiver<Msg>,
         status: watch::Sender<PodStatus>,
+        hosts: Hosts,
     ) -> Self {
         let spec = pod.spec.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -186,6 +190,7 @@ impl PodWorker {
             .collect();
         Self {
             policy: RestartPolicy::of(&spec),
+            hosts,
             pod,
             name,
             namespace,
@@ -765,6 +770,7 @@ impl PodWorker {
             scale: self.log.scale(),
             pod_ref,
             container: name.clone(),
+            hosts: self.hosts.clone(),
         };
         if let Some(handler) = container
             .lifecycle
@@ -922,6 +928,7 @@ impl PodWorker {
             scale,
             pod_ref,
             container: name.clone(),
+            hosts: self.hosts.clone(),
         };
         let pre_stop = container
             .lifecycle

@@ -211,9 +211,16 @@ async fn connect(host: &str, port: u16, deadline: Instant) -> Option<Connected> 
 /// One connection attempt: TCP (the probe dialer), the HTTP/2 handshake, and the server's
 /// preface.
 async fn attempt(host: &str, port: u16, deadline: Instant) -> Option<Connected> {
-    let conn = tcp::dial(host, port, Some(deadline), Linger::Probe)
-        .await
-        .ok()?;
+    // The kubelet dials the pod IP: no names to look up.
+    let conn = tcp::dial(
+        host,
+        port,
+        &Default::default(),
+        Some(deadline),
+        Linger::Probe,
+    )
+    .await
+    .ok()?;
     let (preface_seen, preface) = oneshot::channel();
     let io = PrefaceWatch {
         inner: conn,

@@ -1,41 +1,89 @@
-//! Host names the engine resolves itself, before asking the system: the `/etc/hosts` of
+//! Host names an engine resolves itself, before asking the system: the `/etc/hosts` of
 //! podlife's "node". `podlife run --host monitor.com=…` and test harnesses put fixture servers
-//! here, so that hooks and probes naming them (the seed's `monitor.com`) reach them.
+//! here, so that hooks and probes naming them (the seed's `monitor.com`) reach them. Each
+//! engine has its own table, so that concurrent scenarios can each have their `monitor.com`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{Arc, RwLock};
 
-static HOSTS: LazyLock<RwLock<HashMap<String, IpAddr>>> = LazyLock::new(Default::default);
+/// A shared, cheaply cloned name → address table.
+#[derive(Clone, Default)]
+pub struct Hosts(Arc<RwLock<HashMap<String, IpAddr>>>);
 
-/// Makes `name` resolve to `ip` for every engine in this process.
-pub fn alias(name: &str, ip: IpAddr) {
-    HOSTS
-        .write()
-        .expect("host aliases")
-        .insert(name.to_ascii_lowercase(), ip);
+impl Hosts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes `name` resolve to `ip` (names are case-insensitive, as in DNS).
+    pub fn alias(&self, name: &str, ip: IpAddr) {
+        self.0
+            .write()
+            .expect("host aliases")
+            .insert(name.to_ascii_lowercase(), ip);
+    }
+
+    /// The address `name` was given, if any.
+    pub fn lookup(&self, name: &str) -> Option<IpAddr> {
+        self.0
+            .read()
+            .expect("host aliases")
+            .get(&name.to_ascii_lowercase())
+            .copied()
+    }
+
+    /// Every alias, sorted by name.
+    pub fn entries(&self) -> Vec<(String, IpAddr)> {
+        let mut all: Vec<_> = self
+            .0
+            .read()
+            .expect("host aliases")
+            .iter()
+            .map(|(n, ip)| (n.clone(), *ip))
+            .collect();
+        all.sort();
+        all
+    }
 }
 
-/// The address `name` was given, if any.
-pub fn lookup(name: &str) -> Option<IpAddr> {
-    HOSTS
-        .read()
-        .expect("host aliases")
-        .get(&name.to_ascii_lowercase())
-        .copied()
+impl fmt::Debug for Hosts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.entries()).finish()
+    }
 }
+
+/// Two tables are equal when they are the same table.
+impl PartialEq for Hosts {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Hosts {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_resolve_case_insensitively() {
-        alias("Monitor.Example", IpAddr::from([127, 0, 0, 9]));
+    fn names_resolve_case_insensitively_within_one_table() {
+        let hosts = Hosts::new();
+        hosts.alias("Monitor.Example", IpAddr::from([127, 0, 0, 9]));
         assert_eq!(
-            lookup("monitor.example"),
+            hosts.lookup("monitor.example"),
             Some(IpAddr::from([127, 0, 0, 9]))
         );
-        assert_eq!(lookup("other.example"), None);
+        assert_eq!(hosts.lookup("other.example"), None);
+        assert_eq!(
+            Hosts::new().lookup("monitor.example"),
+            None,
+            "tables are separate"
+        );
+        assert_eq!(
+            hosts.clone().lookup("MONITOR.EXAMPLE"),
+            hosts.lookup("monitor.example")
+        );
     }
 }

@@ -34,6 +34,7 @@ use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use super::hosts::Hosts;
 use super::tcp::{self, Linger, errno_text, join_host_port};
 use super::{HttpTarget, KUBE_VERSION, ProbeOutcome, Scheme};
 
@@ -144,6 +145,8 @@ struct GoRequest {
     /// `req.Host`: the first `Host` header, or "" for the URL's host.
     host: String,
     purpose: Purpose,
+    /// The engine's host names, for this request and the redirects it follows.
+    hosts: Hosts,
 }
 
 impl GoRequest {
@@ -202,6 +205,7 @@ impl GoRequest {
             headers,
             host,
             purpose,
+            hosts: target.hosts.clone(),
         })
     }
 }
@@ -272,7 +276,16 @@ async fn client_do(request: &GoRequest, deadline: Option<Instant>) -> Result<GoR
     let mut via: Vec<GoUrl> = Vec::new();
     loop {
         via.push(url.clone());
-        let response = match send(&url, &headers, &host, request.purpose, deadline).await {
+        let response = match send(
+            &url,
+            &headers,
+            &host,
+            request.purpose,
+            &request.hosts,
+            deadline,
+        )
+        .await
+        {
             Ok(r) => r,
             Err(SendError::Timeout) => {
                 return Err(DoError {
@@ -405,6 +418,7 @@ async fn send(
     headers: &GoHeader,
     host: &str,
     purpose: Purpose,
+    hosts: &Hosts,
     deadline: Option<Instant>,
 ) -> Result<GoResponse, SendError> {
     let https = match url.scheme.as_str() {
@@ -452,7 +466,7 @@ async fn send(
         Purpose::Probe => Linger::Probe,
         Purpose::Hook => Linger::Default,
     };
-    let conn = match tcp::dial(url.hostname(), port, deadline, linger).await {
+    let conn = match tcp::dial(url.hostname(), port, hosts, deadline, linger).await {
         Ok(c) => c,
         Err(e) if e.is_timeout() => return Err(SendError::Timeout),
         Err(e) => return Err(SendError::failed(e.to_string())),
@@ -1601,6 +1615,7 @@ mod tests {
             port,
             path: path.into(),
             headers: Vec::new(),
+            hosts: Default::default(),
         }
     }
 

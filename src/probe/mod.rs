@@ -43,6 +43,8 @@ pub struct HttpTarget {
     pub path: String,
     /// `httpHeaders`, in order; a `Host` entry sets the request's Host header.
     pub headers: Vec<(String, String)>,
+    /// The engine's own host names, looked up before the system's resolver.
+    pub hosts: hosts::Hosts,
 }
 
 /// The Kubernetes version podlife's User-Agent strings claim (`kube-probe/1.37`).

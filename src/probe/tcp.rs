@@ -13,12 +13,14 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 use super::ProbeOutcome;
+use super::hosts::Hosts;
 
 /// One tcpSocket probe attempt: connect within `timeout`, then close at once without sending
-/// anything (`DoTCPProbe`). A zero timeout means none, as for Go's `net.Dialer`.
-pub async fn probe(host: &str, port: u16, timeout: Duration) -> ProbeOutcome {
+/// anything (`DoTCPProbe`). A zero timeout means none, as for Go's `net.Dialer`. `hosts` are
+/// looked up before the system's resolver.
+pub async fn probe(host: &str, port: u16, hosts: &Hosts, timeout: Duration) -> ProbeOutcome {
     let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
-    match dial(host, port, deadline, Linger::Probe).await {
+    match dial(host, port, hosts, deadline, Linger::Probe).await {
         Ok(conn) => {
             drop(conn);
             ProbeOutcome::Success(String::new())
@@ -170,10 +172,11 @@ pub(crate) fn join_host_port(host: &str, port: &str) -> String {
 pub(crate) async fn dial(
     host: &str,
     port: u16,
+    hosts: &Hosts,
     deadline: Option<Instant>,
     linger: Linger,
 ) -> Result<Conn, DialError> {
-    let addrs = resolve(host, port, deadline).await?;
+    let addrs = resolve(host, port, hosts, deadline).await?;
     let mut first_error = None;
     for addr in addrs {
         match connect_one(addr, deadline, linger).await {
@@ -194,6 +197,7 @@ pub(crate) async fn dial(
 async fn resolve(
     host: &str,
     port: u16,
+    hosts: &Hosts,
     deadline: Option<Instant>,
 ) -> Result<Vec<SocketAddr>, DialError> {
     let literal = host
@@ -203,7 +207,7 @@ async fn resolve(
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    if let Some(ip) = super::hosts::lookup(host) {
+    if let Some(ip) = hosts.lookup(host) {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     if host.is_empty() {
@@ -339,7 +343,7 @@ mod tests {
             .unwrap();
             buf
         });
-        let outcome = probe("127.0.0.1", port, Duration::from_secs(1)).await;
+        let outcome = probe("127.0.0.1", port, &Hosts::new(), Duration::from_secs(1)).await;
         assert_eq!(outcome, ProbeOutcome::Success(String::new()));
         assert!(server.await.unwrap().is_empty());
     }
@@ -353,14 +357,36 @@ mod tests {
                 let _ = listener.accept().await;
             }
         });
-        let outcome = probe("localhost", port, Duration::from_secs(1)).await;
+        let outcome = probe("localhost", port, &Hosts::new(), Duration::from_secs(1)).await;
         assert_eq!(outcome, ProbeOutcome::Success(String::new()));
+        // The engine's own names come first, and only for the engine that has them.
+        let hosts = Hosts::new();
+        hosts.alias("monitor.podlife.invalid", IpAddr::from([127, 0, 0, 1]));
+        let outcome = probe(
+            "monitor.podlife.invalid",
+            port,
+            &hosts,
+            Duration::from_secs(1),
+        )
+        .await;
+        assert_eq!(outcome, ProbeOutcome::Success(String::new()));
+        let outcome = probe(
+            "monitor.podlife.invalid",
+            port,
+            &Hosts::new(),
+            Duration::from_secs(1),
+        )
+        .await;
+        assert!(
+            matches!(&outcome, ProbeOutcome::Failure(m) if m.contains("no such host")),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]
     async fn closed_port_is_connection_refused() {
         let port = closed_port().await;
-        let outcome = probe("127.0.0.1", port, Duration::from_secs(1)).await;
+        let outcome = probe("127.0.0.1", port, &Hosts::new(), Duration::from_secs(1)).await;
         assert_eq!(
             outcome,
             ProbeOutcome::Failure(format!(
@@ -392,7 +418,13 @@ mod tests {
         }
         assert!(saturated, "the accept queue never filled up");
         let started = std::time::Instant::now();
-        let outcome = probe("127.0.0.1", addr.port(), Duration::from_millis(200)).await;
+        let outcome = probe(
+            "127.0.0.1",
+            addr.port(),
+            &Hosts::new(),
+            Duration::from_millis(200),
+        )
+        .await;
         assert_eq!(
             outcome,
             ProbeOutcome::Failure(format!("dial tcp {addr}: i/o timeout"))
