@@ -127,13 +127,13 @@ pub fn run(args: &RunArgs) -> i32 {
 }
 
 async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
-    let mut hosts = Vec::new();
+    let hosts = crate::probe::hosts::Hosts::new();
     for spec in &args.hosts {
         match spec
             .split_once('=')
             .and_then(|(n, ip)| Some((n.to_owned(), ip.parse().ok()?)))
         {
-            Some((name, ip)) => hosts.push((name, ip)),
+            Some((name, ip)) => hosts.alias(&name, ip),
             None => {
                 eprintln!("podlife: --host takes NAME=IP, not `{spec}`");
                 return super::EXIT_USAGE;
@@ -179,10 +179,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
         }
     }
     let scale = args.time_scale;
-    let engine = Arc::new(Engine::new(runtime, scale));
-    for (name, ip) in &hosts {
-        engine.hosts().alias(name, *ip);
-    }
+    let engine = Arc::new(Engine::with_hosts(runtime, scale, hosts));
     let mut records = engine.log().subscribe();
     if text {
         println!(

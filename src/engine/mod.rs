@@ -43,11 +43,17 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(runtime: Arc<dyn ContainerRuntime>, scale: TimeScale) -> Self {
+        Self::with_hosts(runtime, scale, Hosts::new())
+    }
+
+    /// An engine whose host names are `hosts`, a table shared with the runtime (the Docker
+    /// runtime writes it into each pod's `/etc/hosts`).
+    pub fn with_hosts(runtime: Arc<dyn ContainerRuntime>, scale: TimeScale, hosts: Hosts) -> Self {
         Self {
             runtime,
             log: EventLog::new(scale),
             pods: Mutex::new(BTreeMap::new()),
-            hosts: Hosts::new(),
+            hosts,
         }
     }
 

@@ -36,6 +36,7 @@ use super::{
     ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
 };
 use crate::images;
+use crate::probe::hosts::Hosts;
 
 /// Label: the run that made an object.
 const RUN_LABEL: &str = "io.podlife.run";
@@ -73,8 +74,9 @@ struct ContainerInfo {
 /// What a harness may add to every pod.
 #[derive(Debug, Clone, Default)]
 pub struct DockerOptions {
-    /// Host names every pod resolves (`/etc/hosts` entries), e.g. a test's `monitor.com`.
-    pub hosts: Vec<(String, IpAddr)>,
+    /// Host names every pod resolves (`/etc/hosts` entries), e.g. a test's `monitor.com`:
+    /// the table as it is when each pod's sandbox is made (share it with the engine's).
+    pub hosts: Hosts,
     /// Directories of this machine bind-mounted into every container at the same path, so that
     /// a test and its containers share a scratch directory on both runtimes.
     pub shared_dirs: Vec<PathBuf>,
@@ -123,6 +125,86 @@ impl DockerRuntime {
             sandboxes: Mutex::new(HashMap::new()),
             containers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Starts a fixture container of this run (a test's monitor or backend): `image` running
+    /// `command`, on the run's network under the alias `name`, with the shared directories
+    /// mounted; returns its address there. It is removed with the run, and reaped like a pod.
+    pub async fn start_fixture(
+        &self,
+        name: &str,
+        image: &str,
+        command: &[String],
+    ) -> Result<IpAddr> {
+        self.ensure_image(image).await?;
+        let suffix = fastrand::u32(..);
+        let container = self
+            .docker
+            .create_container(
+                Some(
+                    CreateContainerOptionsBuilder::default()
+                        .name(&format!(
+                            "podlife-fixture-{}-{}-{suffix:08x}",
+                            name.replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+                            self.run
+                        ))
+                        .build(),
+                ),
+                ContainerCreateBody {
+                    image: Some(image.to_owned()),
+                    entrypoint: Some(command.to_vec()),
+                    cmd: Some(Vec::new()),
+                    labels: Some(self.labels()),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(self.network.clone()),
+                        mounts: Some(self.shared_mounts()),
+                        ..Default::default()
+                    }),
+                    networking_config: Some(NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(
+                            self.network.clone(),
+                            EndpointSettings {
+                                aliases: Some(vec![name.to_owned()]),
+                                ..Default::default()
+                            },
+                        )])),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| docker_error("cannot create the fixture container", e))?;
+        self.docker
+            .start_container(&container.id, None)
+            .await
+            .map_err(|e| docker_error("cannot start the fixture container", e))?;
+        let inspect = self
+            .docker
+            .inspect_container(&container.id, None)
+            .await
+            .map_err(|e| docker_error("cannot inspect the fixture container", e))?;
+        inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|n| n.get(&self.network).cloned())
+            .and_then(|e| e.ip_address)
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| RuntimeError("the fixture container got no address".into()))
+    }
+
+    /// The harness's shared directories, bind-mounted at the same paths.
+    fn shared_mounts(&self) -> Vec<Mount> {
+        self.options
+            .shared_dirs
+            .iter()
+            .map(|dir| Mount {
+                target: Some(dir.display().to_string()),
+                source: Some(dir.display().to_string()),
+                typ: Some(MountType::BIND),
+                read_only: Some(false),
+                ..Default::default()
+            })
+            .collect()
     }
 
     /// The Docker API client.
@@ -334,6 +416,7 @@ impl ContainerRuntime for DockerRuntime {
         let extra_hosts: Vec<String> = self
             .options
             .hosts
+            .entries()
             .iter()
             .map(|(name, ip)| format!("{name}:{ip}"))
             .collect();
@@ -466,15 +549,7 @@ impl ContainerRuntime for DockerRuntime {
                 ..Default::default()
             });
         }
-        for dir in &self.options.shared_dirs {
-            mounts.push(Mount {
-                target: Some(dir.display().to_string()),
-                source: Some(dir.display().to_string()),
-                typ: Some(MountType::BIND),
-                read_only: Some(false),
-                ..Default::default()
-            });
-        }
+        mounts.extend(self.shared_mounts());
         let termination = match &spec.termination_message_path {
             Some(path) => {
                 let n = fastrand::u64(..);
