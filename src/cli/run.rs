@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
 
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
-use crate::engine::{Engine, Observation, Record, What};
+use crate::engine::{Engine, Observation, Record, What, timeline};
 use crate::manifest::expand::{self, PodPlan};
 use crate::manifest::render::{self, TextStyle};
 use crate::manifest::{FileReport, Manifest, load_inputs};
@@ -348,18 +348,6 @@ fn failed_before_deletion(pod: &str, records: &[Record]) -> bool {
     false
 }
 
-fn stamp(record: &Record, scale: TimeScale) -> String {
-    if scale.factor() == 1.0 {
-        format!("{:>8.3}s", record.manifest.as_secs_f64())
-    } else {
-        format!(
-            "{:>8.3}s (wall {:.3}s)",
-            record.manifest.as_secs_f64(),
-            record.wall.as_secs_f64()
-        )
-    }
-}
-
 /// A JSON line, or a YAML document.
 fn structured<T: serde::Serialize>(value: &T, format: RunOutput) -> String {
     match format {
@@ -378,75 +366,9 @@ fn print_record(record: &Record, format: RunOutput, scale: TimeScale, width: usi
         println!("{}", structured(record, format));
         return;
     }
-    let who = match &record.container {
-        Some(c) => format!("{}/{c}", record.pod),
-        None => record.pod.clone(),
-    };
-    let (kind, reason, message) = match &record.what {
-        What::Event(e) => (
-            format!("{:?}", e.type_),
-            e.reason.clone(),
-            e.message.clone(),
-        ),
-        What::Observation(o) => {
-            let Some((reason, message)) = describe_observation(o) else {
-                return;
-            };
-            ("·".to_owned(), reason, message)
-        }
-    };
-    println!(
-        "{}  {who:<width$} {kind:<8} {reason:<20} {message}",
-        stamp(record, scale)
-    );
-}
-
-/// A one-line rendering of the observations worth showing live.
-fn describe_observation(o: &Observation) -> Option<(String, String)> {
-    Some(match o {
-        Observation::HookStarted { hook } => (format!("{hook:?}"), "started".into()),
-        Observation::HookFinished { hook, error } => (
-            format!("{hook:?}"),
-            match error {
-                None => "finished".into(),
-                Some(e) => format!("failed: {e}"),
-            },
-        ),
-        Observation::ProbeResult { probe, success } => (
-            format!("{probe} probe"),
-            if *success {
-                "now succeeding".into()
-            } else {
-                "now failing".into()
-            },
-        ),
-        Observation::SignalSent { signal } => ("Signal".into(), format!("{signal} sent")),
-        Observation::ContainerExited {
-            exit_code, reason, ..
-        } => ("Exited".into(), format!("exit code {exit_code} ({reason})")),
-        Observation::Terminating { grace_seconds } => (
-            "Terminating".into(),
-            format!("grace period {grace_seconds}s"),
-        ),
-        Observation::PhaseChanged { phase } => ("Phase".into(), phase.clone()),
-        Observation::ReadyChanged { ready } => (
-            "Ready".into(),
-            if *ready {
-                "container ready".into()
-            } else {
-                "container not ready".into()
-            },
-        ),
-        Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
-        Observation::Request {
-            method,
-            path,
-            user_agent,
-        } => ("Request".into(), format!("{method} {path} ({user_agent})")),
-        Observation::ContainerStarted { .. }
-        | Observation::ProbeAttempt { .. }
-        | Observation::ConditionChanged { .. } => return None,
-    })
+    if let Some(line) = timeline::line(record, scale, width, false) {
+        println!("{line}");
+    }
 }
 
 /// A `kubectl describe pod`-style summary.

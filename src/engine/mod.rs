@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod prober;
 pub mod spec;
 pub mod status;
+pub mod timeline;
 pub mod worker;
 
 use std::collections::BTreeMap;
