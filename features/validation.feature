@@ -1,3 +1,4 @@
+@static
 Feature: Manifests pasted from articles are rejected with diagnostics a QA engineer can act on
   The seed article's YAML, pasted as printed, carries the hazards of documentation snippets:
   elided lines, full-width punctuation, typographic quotes, typos in field names, shell

@@ -11,6 +11,32 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// Short keys for [`FEATURES`], as Gherkin scenarios name them (`@conformance=liveness`).
+pub const FEATURE_KEYS: &[&str] = &[
+    "init",
+    "sidecar",
+    "poststart",
+    "prestop",
+    "deletion",
+    "stopsignal",
+    "liveness",
+    "readiness",
+    "startup",
+    "probe-parameters",
+    "restart",
+    "termination-message",
+    "deadline",
+    "services",
+];
+
+/// The feature a key names.
+pub fn feature_by_key(key: &str) -> Option<&'static str> {
+    FEATURE_KEYS
+        .iter()
+        .position(|k| *k == key)
+        .map(|i| FEATURES[i])
+}
+
 /// The runtimes, in the table's column order.
 pub const RUNTIMES: &[&str] = &["process", "docker"];
 
@@ -266,6 +292,13 @@ mod tests {
             table.contains("| not supported: no images | skipped (1): no Docker engine |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn every_feature_has_a_key() {
+        assert_eq!(FEATURE_KEYS.len(), FEATURES.len());
+        assert_eq!(feature_by_key("liveness"), Some("Liveness probes"));
+        assert_eq!(feature_by_key("nope"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{Pod, PodStatus};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use events::{Event, EventLog, EventType, Observation, Record, What};
+pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
 use crate::probe::hosts::Hosts;
 use crate::runtime::ContainerRuntime;

@@ -294,13 +294,15 @@ pub(crate) fn static_testapp_path(root: &Path) -> PathBuf {
         .join("debug/testapp")
 }
 
-async fn load_testapp(
-    recipe: &Recipe,
+/// The statically linked testapp: `$PODLIFE_TESTAPP_STATIC`, or built (when `compile`) from
+/// the podlife source tree into `target/static`. `image` names what it is for, in errors.
+pub(crate) async fn testapp_path(
+    image: &str,
     compile: bool,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<u8>, ImageError> {
+) -> Result<PathBuf, ImageError> {
     let input = |message: String| ImageError::Input {
-        image: recipe.name.to_owned(),
+        image: image.to_owned(),
         message,
         help: format!(
             "set PODLIFE_TESTAPP_STATIC to a statically linked testapp (in the podlife source \
@@ -309,21 +311,36 @@ async fn load_testapp(
             target_triple()
         ),
     };
-    let path = match (std::env::var_os("PODLIFE_TESTAPP_STATIC"), source_tree()) {
-        (Some(path), _) => PathBuf::from(path),
-        (None, Some(root)) => {
-            if compile {
-                compile_testapp(root, progress).await.map_err(input)?;
+    Ok(
+        match (std::env::var_os("PODLIFE_TESTAPP_STATIC"), source_tree()) {
+            (Some(path), _) => PathBuf::from(path),
+            (None, Some(root)) => {
+                if compile {
+                    compile_testapp(root, progress).await.map_err(input)?;
+                }
+                static_testapp_path(root)
             }
-            static_testapp_path(root)
-        }
-        (None, None) => {
-            return Err(input(format!(
-                "PODLIFE_TESTAPP_STATIC is not set and the podlife source tree ({}) is not \
+            (None, None) => {
+                return Err(input(format!(
+                    "PODLIFE_TESTAPP_STATIC is not set and the podlife source tree ({}) is not \
                  there to build it from",
-                env!("CARGO_MANIFEST_DIR")
-            )));
-        }
+                    env!("CARGO_MANIFEST_DIR")
+                )));
+            }
+        },
+    )
+}
+
+async fn load_testapp(
+    recipe: &Recipe,
+    compile: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<u8>, ImageError> {
+    let path = testapp_path(recipe.name, compile, progress).await?;
+    let input = |message: String| ImageError::Input {
+        image: recipe.name.to_owned(),
+        message,
+        help: String::new(),
     };
     let bytes = tokio::fs::read(&path)
         .await

@@ -893,6 +893,13 @@ pub async fn status(docker: &Docker) -> Result<Vec<ImageStatus>, ImageError> {
     Ok(statuses)
 }
 
+/// The statically linked `testapp` on this machine (built into `target/static` first when
+/// needed): the program the process runtime runs where a manifest says `testapp`, and what
+/// the testapp image contains.
+pub async fn static_testapp(progress: Progress<'_>) -> Result<std::path::PathBuf, ImageError> {
+    context::testapp_path(TESTAPP_IMAGE, true, progress).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,8 @@ pub struct ProcessRuntime {
     next_pod: AtomicU32,
     next_container: AtomicU64,
     isolation: bool,
+    /// The containers' `PATH`.
+    path: String,
     sandboxes: Mutex<HashMap<String, PodDir>>,
     containers: Mutex<HashMap<ContainerId, Arc<Proc>>>,
 }
@@ -91,9 +93,17 @@ impl ProcessRuntime {
             next_pod: AtomicU32::new(0),
             next_container: AtomicU64::new(1),
             isolation: isolation_available(),
+            path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             sandboxes: Mutex::new(HashMap::new()),
             containers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Puts `dir` first on the containers' `PATH`: a harness makes `testapp` a command, as it
+    /// is in the testapp image.
+    pub fn with_path_prepended(mut self, dir: &Path) -> Self {
+        self.path = format!("{}:{}", dir.display(), self.path);
+        self
     }
 
     /// Whether containers get private mount namespaces (volumes at their mountPath).
@@ -270,10 +280,7 @@ impl ContainerRuntime for ProcessRuntime {
         std::fs::File::create(dir.join(TERMINATION_LOG))?;
 
         let mut env = vec![
-            (
-                "PATH".to_owned(),
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-            ),
+            ("PATH".to_owned(), self.path.clone()),
             ("HOSTNAME".to_owned(), pod.spec.hostname.clone()),
             ("POD_NAME".to_owned(), pod.spec.pod_name.clone()),
             ("POD_NAMESPACE".to_owned(), pod.spec.namespace.clone()),

@@ -1,14 +1,32 @@
 //! podlife's Gherkin step library: the [`PodlifeWorld`] each scenario runs in, and the steps
-//! QA engineers compose feature files from. `tests/bdd.rs` runs every file under `features/`.
+//! QA engineers compose feature files from. `tests/bdd.rs` runs every file under `features/`,
+//! once per runtime.
+//!
+//! - [`validation`]: manifests and what `podlife validate` says of them.
+//! - [`setup`]: time scale, overrides on the manifest, fixture servers.
+//! - [`actions`]: apply, delete, wait, faults.
+//! - [`assertions`]: pod and container state, events, hook side effects, probe transitions,
+//!   shutdown timing and ordering, each with a time bound in manifest time.
 
+pub mod actions;
+pub mod assertions;
+pub mod duration;
+pub mod run;
+pub mod setup;
 mod validation;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use podlife::engine::Record;
 use podlife::manifest::{Diagnostic, FileReport};
 
+pub use run::{Run, RuntimeKind, current_runtime, set_current_runtime};
+pub use setup::Override;
+
 /// The state of one scenario.
-#[derive(Debug, Default, cucumber::World)]
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
 pub struct PodlifeWorld {
     /// The manifest under test: the name a user would pass, and its text.
     manifest: Option<(String, String)>,
@@ -16,6 +34,103 @@ pub struct PodlifeWorld {
     report: Option<FileReport>,
     /// The finding the last "there is an error …" step matched, for "its help …".
     focus: Option<Diagnostic>,
+    /// The runtime this scenario runs on.
+    pub runtime: RuntimeKind,
+    /// Wall time per manifest second.
+    pub scale: f64,
+    /// Changes to make to every pod before it is applied.
+    pub overrides: Vec<Override>,
+    /// The running part, from the first step that needs an engine.
+    pub run: Option<Run>,
+    /// The pods applied, in order.
+    pub pods: Vec<String>,
+    /// When the last deletion was asked for (the engine's log clock).
+    pub deleted_at: Option<Duration>,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run").field("kind", &self.kind).finish()
+    }
+}
+
+impl PodlifeWorld {
+    fn new() -> Self {
+        Self {
+            manifest: None,
+            report: None,
+            focus: None,
+            runtime: current_runtime(),
+            scale: 1.0,
+            overrides: Vec::new(),
+            run: None,
+            pods: Vec::new(),
+            deleted_at: None,
+        }
+    }
+
+    /// The running part, started on first use at the scenario's time scale.
+    pub async fn run(&mut self) -> &mut Run {
+        if self.run.is_none() {
+            let run = Run::start(self.runtime, self.scale)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("cannot start the {} runtime: {e}", self.runtime.name())
+                });
+            self.run = Some(run);
+        }
+        self.run.as_mut().expect("started above")
+    }
+
+    /// The running part; panics with a hint when nothing was applied yet.
+    pub fn started(&self) -> &Run {
+        self.run
+            .as_ref()
+            .expect("nothing runs yet: a `When it is applied` step comes first")
+    }
+
+    /// The one pod, or the pod named `name`.
+    pub fn pod(&self, name: Option<&str>) -> String {
+        match name {
+            Some(name) => {
+                let found: Vec<&String> = self
+                    .pods
+                    .iter()
+                    .filter(|p| *p == name || p.starts_with(&format!("{name}-")))
+                    .collect();
+                match found.as_slice() {
+                    [one] => (*one).clone(),
+                    [] => panic!("no pod {name:?}; the pods are {:?}", self.pods),
+                    _ => panic!("{name:?} names several pods: {found:?}; name one of them"),
+                }
+            }
+            None => match self.pods.as_slice() {
+                [one] => one.clone(),
+                [] => panic!("no pod was applied yet"),
+                many => panic!(
+                    "there are {} pods ({many:?}): say which, as `pod \"name\"`",
+                    many.len()
+                ),
+            },
+        }
+    }
+
+    /// Manifest time → wall time at this scenario's scale.
+    pub fn wall(&self, manifest: Duration) -> Duration {
+        manifest.mul_f64(self.scale)
+    }
+
+    /// What happened so far, in manifest time, for failure messages.
+    pub fn timeline(&self) -> String {
+        match &self.run {
+            Some(run) => podlife::engine::timeline::render(&run.records(), run.scale()),
+            None => "(nothing ran)".to_owned(),
+        }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.run.as_ref().map(Run::records).unwrap_or_default()
+    }
 }
 
 /// The repository root: manifest paths in features are relative to it.

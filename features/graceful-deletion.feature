@@ -1,0 +1,39 @@
+@conformance=deletion @timescale=10
+Feature: Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0
+  Deleting a pod sends the stop signal, waits the grace period (30s by default), then
+  SIGKILLs what is still running. `--grace-period` overrides the pod's, and 0 kills at once.
+
+  Background:
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: stubborn
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          command: ["sh", "-c", "trap 'echo ignoring TERM' TERM; while true; do sleep 0.1; done"]
+      """
+
+  Scenario: a process that ignores SIGTERM is SIGKILLed after the default 30s
+    When it is applied
+    Then the pod is Running within 20s
+    When the pod is deleted
+    Then the stop signal was SIGTERM
+    And SIGKILL was sent 30s after the stop signal, give or take 1s
+    And container "app" is terminated with exit code 137 within 35s
+
+  Scenario: --grace-period 5 overrides the pod's grace period
+    When it is applied
+    Then the pod is Running within 20s
+    When the pod is deleted with --grace-period=5
+    Then SIGKILL was sent 5s after the stop signal, give or take 1s
+    And the pod finished within 10s of its deletion
+
+  Scenario: --grace-period 0 kills at once
+    When it is applied
+    Then the pod is Running within 20s
+    When the pod is deleted with --grace-period=0
+    Then the pod finished within 1s of its deletion

@@ -1,0 +1,15 @@
+@conformance=liveness @timescale=10
+Feature: Liveness probes
+  The seed's liveness example: an exec probe `cat`s a file; when the file is removed, the
+  probe fails `failureThreshold` (3) times, one period (10s) apart, and the kubelet kills
+  and restarts the container.
+
+  Scenario: removing the file the exec probe reads restarts the container once
+    Given the manifest "fixtures/liveness-exec.yaml"
+    When it is applied
+    Then the pod is Running within 20s
+    And container "liveness" is never restarted for at least 15s
+    When the file "/home/laizy/test/hostpath/healthy" is removed from container "liveness"
+    Then there is an event "Unhealthy" with message "Liveness probe failed" within 40s
+    And there is an event "Killing" with message "failed liveness probe, will be restarted" within 40s
+    And container "liveness" has restarted 1 time within 40s

@@ -1,0 +1,231 @@
+//! Action steps: apply the manifest, delete pods, let time pass, inject faults.
+//!
+//! ```gherkin
+//! When it is applied
+//! When the pod is deleted
+//! When pod "web" is deleted with grace period 0
+//! When 30s pass
+//! When the backend fails
+//! When the backend recovers
+//! When the health endpoint of container "app" starts failing
+//! When the process of container "app" is killed
+//! When the file "/tmp/healthy" is removed from container "app"
+//! ```
+
+use std::time::Duration;
+
+use cucumber::when;
+use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::load_reader;
+use podlife::runtime::ContainerId;
+
+use crate::{PodlifeWorld, duration};
+
+#[when(regex = r"^(?:it|the manifest) is applied$")]
+async fn apply(world: &mut PodlifeWorld) {
+    let (name, text) = world
+        .manifest
+        .clone()
+        .expect("a `Given the manifest …` step comes first");
+    let report = load_reader(&name, text.as_bytes());
+    assert!(
+        report.is_valid(),
+        "the manifest {name} is invalid; nothing was started:\n{}",
+        report
+            .diagnostics
+            .iter()
+            .map(|d| format!("  {:?}: {}", d.severity, d.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let plan = expand(
+        &report.manifests,
+        &mut NameRng::with_seed(fastrand::u64(..)),
+    );
+    let mut pods = Vec::new();
+    for planned in plan.pods {
+        let mut pod = planned.pod;
+        for change in &world.overrides {
+            change
+                .apply(&mut pod)
+                .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
+        }
+        pods.push(pod);
+    }
+    let run = world.run().await;
+    let mut names = Vec::new();
+    for pod in pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        run.engine
+            .apply(pod)
+            .unwrap_or_else(|e| panic!("cannot apply pod {name}: {e}"));
+        names.push(name);
+    }
+    world.pods.extend(names);
+}
+
+#[when(
+    regex = r#"^(?:the pod|pod "([^"]+)") is deleted(?: with (?:--grace-period[= ]|(?:a )?grace period (?:of )?)(\d+)s?)?$"#
+)]
+fn delete(world: &mut PodlifeWorld, pod: String, grace: String) {
+    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+    let grace = (!grace.is_empty()).then(|| grace.parse().expect("digits"));
+    world.deleted_at = Some(world.started().engine.log().elapsed());
+    world
+        .started()
+        .engine
+        .delete(&pod, grace)
+        .unwrap_or_else(|e| panic!("cannot delete {pod}: {e}"));
+}
+
+#[when(regex = r"^(\S+) pass(?:es)?$")]
+async fn time_passes(world: &mut PodlifeWorld, manifest: String) {
+    tokio::time::sleep(world.wall(duration::of(&manifest))).await;
+}
+
+/// Makes a fixture's health endpoint fail or recover (testapp's `/health/*` toggles).
+#[when(regex = r#"^the (?:backend|monitor|fixture)(?: "([^"]+)")? (fails|recovers)$"#)]
+async fn fixture_health(world: &mut PodlifeWorld, name: String, change: String) {
+    let run = world.started();
+    let fixture = if name.is_empty() {
+        match run.fixtures.as_slice() {
+            [one] => one,
+            _ => panic!("there are several fixtures: name one, as `the backend \"name\" fails`"),
+        }
+    } else {
+        run.fixture(&name)
+            .unwrap_or_else(|| panic!("no fixture {name:?}"))
+    };
+    let path = if change == "fails" {
+        "/health/unhealthy"
+    } else {
+        "/health/healthy"
+    };
+    http_post(&format!("{}{path}", fixture.url())).await;
+}
+
+/// A container's (testapp's) health endpoint starts failing: `/health/unhealthy` on the
+/// port its probes use.
+#[when(
+    regex = r#"^the health endpoint of container "([^"]+)"(?: of pod "([^"]+)")? starts failing$"#
+)]
+async fn container_health_fails(world: &mut PodlifeWorld, container: String, pod: String) {
+    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+    let run = world.started();
+    let status = run.engine.status(&pod).expect("the pod exists");
+    let ip = status.pod_ip.clone().expect("the pod has an IP");
+    let port = http_port(world, &container);
+    http_post(&format!("http://{ip}:{port}/health/unhealthy")).await;
+}
+
+#[when(regex = r#"^the process of container "([^"]+)"(?: of pod "([^"]+)")? is killed$"#)]
+async fn kill_process(world: &mut PodlifeWorld, container: String, pod: String) {
+    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+    let id = container_id(world, &pod, &container);
+    world
+        .started()
+        .engine
+        .runtime()
+        .signal_container(&id, nix::sys::signal::Signal::SIGKILL)
+        .await
+        .unwrap_or_else(|e| panic!("cannot kill {container}: {e}"));
+}
+
+#[when(regex = r#"^the file "([^"]+)" is removed from container "([^"]+)"(?: of pod "([^"]+)")?$"#)]
+async fn remove_file(world: &mut PodlifeWorld, file: String, container: String, pod: String) {
+    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+    let out = exec(world, &pod, &container, &["rm", "-f", &file]).await;
+    assert_eq!(out.0, 0, "rm -f {file} in {container} failed: {}", out.1);
+}
+
+/// Runs `command` in the container's current instance: (exit code, output).
+pub async fn exec(
+    world: &PodlifeWorld,
+    pod: &str,
+    container: &str,
+    command: &[&str],
+) -> (i32, String) {
+    let id = container_id(world, pod, container);
+    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    match world
+        .started()
+        .engine
+        .runtime()
+        .exec(&id, &command, Some(Duration::from_secs(10)))
+        .await
+    {
+        Ok(out) => (out.exit_code, out.output),
+        Err(e) => (-1, format!("{e:?}")),
+    }
+}
+
+/// The runtime's id of the container's current instance (from its status' `containerID`).
+pub fn container_id(world: &PodlifeWorld, pod: &str, container: &str) -> ContainerId {
+    let status = world
+        .started()
+        .engine
+        .status(pod)
+        .unwrap_or_else(|| panic!("no pod {pod}"));
+    let id = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
+        .find(|c| c.name == container)
+        .and_then(|c| c.container_id.clone())
+        .unwrap_or_else(|| panic!("container {container} of {pod} has not been created"));
+    ContainerId(
+        id.split_once("://")
+            .map_or(id.clone(), |(_, id)| id.to_owned()),
+    )
+}
+
+/// The port a container's httpGet probes use, or its first declared port.
+fn http_port(world: &PodlifeWorld, container: &str) -> u16 {
+    let (_, text) = world.manifest.as_ref().expect("a manifest");
+    let report = load_reader("manifest", text.as_bytes());
+    let plan = expand(&report.manifests, &mut NameRng::with_seed(1));
+    let spec = plan
+        .pods
+        .first()
+        .and_then(|p| p.pod.spec.clone())
+        .expect("a pod");
+    let c = spec
+        .containers
+        .iter()
+        .find(|c| c.name == container)
+        .unwrap_or_else(|| panic!("no container {container}"));
+    let probe_port = [&c.readiness_probe, &c.liveness_probe, &c.startup_probe]
+        .into_iter()
+        .flatten()
+        .find_map(|p| p.http_get.as_ref())
+        .and_then(|h| match &h.port {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => Some(*n),
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(name) => c
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| p.name.as_deref() == Some(name))
+                .map(|p| p.container_port),
+        });
+    probe_port
+        .or_else(|| c.ports.iter().flatten().next().map(|p| p.container_port))
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("container {container} has no HTTP port to reach"))
+}
+
+/// A POST that must succeed (a fault injection that silently did nothing would make the
+/// scenario meaningless).
+async fn http_post(url: &str) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    assert!(
+        response.status().is_success(),
+        "POST {url}: {}",
+        response.status()
+    );
+}
