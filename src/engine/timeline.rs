@@ -23,8 +23,9 @@ pub fn line(record: &Record, scale: TimeScale, width: usize, verbose: bool) -> O
         }
     };
     Some(format!(
-        "{}  {who:<width$} {kind:<8} {reason:<20} {message}",
-        stamp(record, scale)
+        "{}  {who:<width$} {kind:<8} {reason:<20} {}",
+        stamp(record, scale),
+        message.trim_end()
     ))
 }
 

@@ -1,0 +1,37 @@
+@conformance=probe-parameters @timescale=10
+Feature: Probe parameters: initialDelay, period, timeout, thresholds
+  The seed's table of probe parameters, each shown to do what it says.
+
+  Background:
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: app
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080"]
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            periodSeconds: 2
+      """
+
+  Scenario: initialDelaySeconds holds the first probe back
+    Given the readiness probe's initial delay is 30s
+    When it is applied
+    Then the pod is Running within 20s
+    And the pod stays not Ready for at least 25s
+    And the pod is Ready within 10s
+
+  Scenario: failureThreshold 1 makes the first failure count
+    Given the readiness probe's failure threshold is 1
+    When it is applied
+    Then the pod is Ready within 20s
+    When the health endpoint of container "app" starts failing
+    Then the pod is not Ready within 5s
+    And the pod became not Ready after the 1st failed readiness probe, not before
