@@ -93,10 +93,10 @@ async fn bare_start_ms(docker: &bollard::Docker, n: usize) -> Vec<f64> {
 }
 
 /// `apply` until the pod's phase is Running (sandbox, network attach, container start).
-async fn pod_running_ms(engine: &Engine, n: usize) -> Vec<f64> {
+async fn pod_running_ms(engine: &Engine, n: usize, prefix: &str) -> Vec<f64> {
     let mut out = Vec::new();
     for i in 0..n {
-        let name = format!("bench-{i}");
+        let name = format!("{prefix}-{i}");
         let yaml = format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  containers:\n  - {{name: app, image: busybox, command: [sleep, '300']}}\n"
         );
@@ -132,11 +132,11 @@ async fn create_to_running() {
     // One of each first, so that neither side pays for a cold start.
     bare_start_ms(&docker, 1).await;
     let engine = engine().await;
-    pod_running_ms(&engine, 1).await;
+    pod_running_ms(&engine, 1, "warm").await;
     let (bare, _) = summary("bare bollard create+start", bare_start_ms(&docker, N).await);
     let (pod, _) = summary(
         "podlife pod apply → Running",
-        pod_running_ms(&engine, N).await,
+        pod_running_ms(&engine, N, "bench").await,
     );
     let ratio = pod / bare;
     println!(

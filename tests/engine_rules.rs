@@ -941,6 +941,11 @@ conformance! {
         );
         let pod = &pods[0];
         until_status(&h, pod, "Ready", |s| condition(s, "Ready")).await;
+        // Both probes start at the same delay; liveness may be logged just after Ready.
+        h.until(Duration::from_secs(5), "a liveness attempt", |r| {
+            !probe_attempts(r, pod, "liveness").is_empty()
+        })
+        .await;
         let records = h.records();
         let started = starts(&records, pod, "app")[0];
         let mut failures = Vec::new();

@@ -1029,11 +1029,14 @@ impl PodWorker {
                     remaining = remaining.min(left);
                 }
             }
+            // The window counts from the signal, not from when the runtime's call returned
+            // (a Docker kill takes tens of milliseconds).
+            let sent = Instant::now();
             observe(Observation::SignalSent {
                 signal: stop_signal.as_str().to_owned(),
             });
             let _ = runtime.signal_container(&id, stop_signal).await;
-            let mut kill_at = Instant::now() + scale.seconds(remaining.max(MINIMUM_STOP_WINDOW));
+            let mut kill_at = sent + scale.seconds(remaining.max(MINIMUM_STOP_WINDOW));
             let exit = runtime.wait_container(&id);
             tokio::pin!(exit);
             loop {

@@ -83,9 +83,14 @@ impl ProcessRuntime {
         std::fs::create_dir_all(&registry)?;
         reap_dead_runs(&runs, &registry);
         let pid = std::process::id();
-        let run_dir = runs.join(format!("{pid}-{:08x}", fastrand::u32(..)));
-        std::fs::create_dir_all(&run_dir)?;
-        std::fs::write(run_dir.join("owner"), owner_token(pid).unwrap_or_default())?;
+        let name = format!("{pid}-{:08x}", fastrand::u32(..));
+        // Staged under a dot-name and renamed into place with its owner file, so that a
+        // runtime starting beside this one never sees it without an owner and reaps it.
+        let staged = runs.join(format!(".{name}"));
+        std::fs::create_dir_all(&staged)?;
+        std::fs::write(staged.join("owner"), owner_token(pid).unwrap_or_default())?;
+        let run_dir = runs.join(name);
+        std::fs::rename(&staged, &run_dir)?;
         Ok(Self {
             run_dir,
             registry,
@@ -672,6 +677,15 @@ fn reap_dead_runs(runs: &Path, registry: &Path) {
     };
     for entry in entries.flatten() {
         let dir = entry.path();
+        // A run being set up right now; one left by a crash in those microseconds is old.
+        let staged = entry.file_name().to_string_lossy().starts_with('.');
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > std::time::Duration::from_secs(60));
+        if staged && !old {
+            continue;
+        }
         let owner = std::fs::read_to_string(dir.join("owner")).unwrap_or_default();
         let alive = owner
             .split_whitespace()
