@@ -174,22 +174,28 @@ impl DockerRuntime {
             )
             .await
             .map_err(|e| docker_error("cannot create the fixture container", e))?;
-        self.docker
-            .start_container(&container.id, None)
+        self.start_on_network(&container.id, "the fixture container")
             .await
-            .map_err(|e| docker_error("cannot start the fixture container", e))?;
+    }
+
+    /// Starts a created container and returns its address on the run's network.
+    async fn start_on_network(&self, id: &str, what: &str) -> Result<IpAddr> {
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| docker_error(&format!("cannot start {what}"), e))?;
         let inspect = self
             .docker
-            .inspect_container(&container.id, None)
+            .inspect_container(id, None)
             .await
-            .map_err(|e| docker_error("cannot inspect the fixture container", e))?;
+            .map_err(|e| docker_error(&format!("cannot inspect {what}"), e))?;
         inspect
             .network_settings
             .and_then(|n| n.networks)
             .and_then(|n| n.get(&self.network).cloned())
             .and_then(|e| e.ip_address)
             .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| RuntimeError("the fixture container got no address".into()))
+            .ok_or_else(|| RuntimeError(format!("{what} got no address")))
     }
 
     /// The harness's shared directories, bind-mounted at the same paths.
@@ -452,22 +458,7 @@ impl ContainerRuntime for DockerRuntime {
             )
             .await
             .map_err(|e| docker_error("cannot create the pod sandbox", e))?;
-        self.docker
-            .start_container(&pause.id, None)
-            .await
-            .map_err(|e| docker_error("cannot start the pod sandbox", e))?;
-        let inspect = self
-            .docker
-            .inspect_container(&pause.id, None)
-            .await
-            .map_err(|e| docker_error("cannot inspect the pod sandbox", e))?;
-        let ip = inspect
-            .network_settings
-            .and_then(|n| n.networks)
-            .and_then(|n| n.get(&self.network).cloned())
-            .and_then(|e| e.ip_address)
-            .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| RuntimeError("the pod sandbox got no address".into()))?;
+        let ip = self.start_on_network(&pause.id, "the pod sandbox").await?;
         self.sandboxes.lock().expect("runtime state").insert(
             pause.id.clone(),
             PodInfo {
