@@ -62,8 +62,9 @@ async fn engine() -> Arc<Engine> {
     Arc::new(Engine::new(Arc::new(runtime), TimeScale::new(1.0).unwrap()))
 }
 
-/// Create + start of the image, straight through bollard, until `start` returns.
-async fn bare_start_ms(docker: &bollard::Docker, n: usize) -> Vec<f64> {
+/// Create + start of the image, straight through bollard, until `start` returns; on Docker's
+/// default bridge, or on `network`.
+async fn bare_start_ms(docker: &bollard::Docker, n: usize, network: Option<&str>) -> Vec<f64> {
     let mut out = Vec::new();
     for i in 0..n {
         let name = format!("podlife-bench-bare-{}-{i}", std::process::id());
@@ -74,6 +75,10 @@ async fn bare_start_ms(docker: &bollard::Docker, n: usize) -> Vec<f64> {
                 ContainerCreateBody {
                     image: Some(IMAGE.to_owned()),
                     cmd: Some(vec!["sleep".into(), "300".into()]),
+                    host_config: Some(bollard::models::HostConfig {
+                        network_mode: network.map(str::to_owned),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
             )
@@ -129,11 +134,20 @@ async fn create_to_running() {
     podlife::images::ensure(&docker, podlife::images::PAUSE_IMAGE, &|_| {})
         .await
         .expect("pause image");
+    let runtime = DockerRuntime::new().await.expect("a Docker engine");
+    let network = runtime.network().to_owned();
+    let engine = Engine::new(Arc::new(runtime), TimeScale::new(1.0).unwrap());
     // One of each first, so that neither side pays for a cold start.
-    bare_start_ms(&docker, 1).await;
-    let engine = engine().await;
+    bare_start_ms(&docker, 1, None).await;
     pod_running_ms(&engine, 1, "warm").await;
-    let (bare, _) = summary("bare bollard create+start", bare_start_ms(&docker, N).await);
+    let (bare, _) = summary(
+        "bare bollard create+start (default bridge)",
+        bare_start_ms(&docker, N, None).await,
+    );
+    summary(
+        "bare bollard create+start (on the run's network, as a pod sandbox is)",
+        bare_start_ms(&docker, N, Some(&network)).await,
+    );
     let (pod, _) = summary(
         "podlife pod apply → Running",
         pod_running_ms(&engine, N, "bench").await,
