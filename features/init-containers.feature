@@ -34,3 +34,32 @@ Feature: Init containers: in order, shared volumes, failure handling
     And the containers started in the order "fetch", "check", "app"
     And the file "/work/data" in container "app" contains "checked"
     And the pod's condition "Initialized" is True within 1s
+
+  @timescale=5
+  Scenario: an init container waits for another module to be ready
+    The seed's second init example: the app must not start before the service it needs
+    answers. The init container polls it; the pod stays uninitialised until it is healthy.
+    Given a backend "db" on port 80
+    And the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: waits
+      spec:
+        initContainers:
+        - name: wait-for-db
+          image: busybox
+          command: ["sh", "-c", "until busybox wget -q -O /dev/null http://db/healthz; do sleep 1; done"]
+        containers:
+        - name: app
+          image: busybox
+          command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+      """
+    When the backend fails
+    And it is applied
+    Then the pod's condition "Initialized" stays False for at least 20s
+    And the pod is Pending within 1s
+    When the backend recovers
+    Then the pod is Running within 15s
+    And the containers started in the order "wait-for-db", "app"

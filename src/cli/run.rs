@@ -152,7 +152,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
     }
     let runtime: Arc<dyn ContainerRuntime> = match args.runtime {
         RuntimeChoice::Process => match ProcessRuntime::new() {
-            Ok(rt) => Arc::new(rt),
+            Ok(rt) => Arc::new(rt.with_hosts(hosts.clone())),
             Err(e) => {
                 eprintln!("podlife: cannot start the process runtime: {e}");
                 return EXIT_INVALID;

@@ -32,6 +32,7 @@ use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
     ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
 };
+use crate::probe::hosts::Hosts;
 
 /// Where a file mount comes from: the termination-message file of a container.
 const TERMINATION_LOG: &str = "termination-log";
@@ -49,6 +50,8 @@ pub struct ProcessRuntime {
     isolation: bool,
     /// The containers' `PATH`.
     path: String,
+    /// Names every pod's `/etc/hosts` lists (with isolation), e.g. a test's `monitor.com`.
+    hosts: Hosts,
     sandboxes: Mutex<HashMap<String, PodDir>>,
     containers: Mutex<HashMap<ContainerId, Arc<Proc>>>,
 }
@@ -99,6 +102,7 @@ impl ProcessRuntime {
             next_container: AtomicU64::new(1),
             isolation: isolation_available(),
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            hosts: Hosts::new(),
             sandboxes: Mutex::new(HashMap::new()),
             containers: Mutex::new(HashMap::new()),
         })
@@ -108,6 +112,13 @@ impl ProcessRuntime {
     /// is in the testapp image.
     pub fn with_path_prepended(mut self, dir: &Path) -> Self {
         self.path = format!("{}:{}", dir.display(), self.path);
+        self
+    }
+
+    /// Names every pod resolves through its `/etc/hosts`, as the kubelet writes it (the
+    /// table as it is when each container is created; share it with the engine's).
+    pub fn with_hosts(mut self, hosts: Hosts) -> Self {
+        self.hosts = hosts;
         self
     }
 
@@ -318,6 +329,11 @@ impl ContainerRuntime for ProcessRuntime {
                 self.ensure_mount_point(&target, true)?;
                 mounts.push((dir.join(TERMINATION_LOG), target, false));
             }
+            let hosts = dir.join("hosts");
+            std::fs::write(&hosts, hosts_file(pod.ip, &pod.spec.hostname, &self.hosts))?;
+            let target = PathBuf::from("/etc/hosts");
+            self.ensure_mount_point(&target, true)?;
+            mounts.push((hosts, target, true));
         }
         let cwd = match &spec.working_dir {
             Some(dir) if Path::new(dir).is_dir() || self.isolation => PathBuf::from(dir),
@@ -671,6 +687,19 @@ pub fn owner_token(pid: u32) -> Option<String> {
 }
 
 /// Reaps runs whose engine is gone (killed with SIGKILL, crashed).
+/// The pod's `/etc/hosts`, as the kubelet writes it: localhost, the pod's own name at its IP,
+/// then the runtime's extra names.
+fn hosts_file(ip: IpAddr, hostname: &str, extra: &Hosts) -> String {
+    let mut text = String::from(
+        "# Kubernetes-managed hosts file (podlife).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    );
+    text.push_str(&format!("{ip}\t{hostname}\n"));
+    for (name, ip) in extra.entries() {
+        text.push_str(&format!("{ip}\t{name}\n"));
+    }
+    text
+}
+
 fn reap_dead_runs(runs: &Path, registry: &Path) {
     let Ok(entries) = std::fs::read_dir(runs) else {
         return;

@@ -8,6 +8,7 @@
 //! Then the pod stays Ready for at least 60s
 //! Then the pod stays not Ready for at least 100s
 //! Then the pod's condition "Initialized" is True within 5s
+//! Then the pod's condition "Initialized" stays False for at least 20s
 //! Then container "app" is terminated with exit code 137 within 40s
 //! Then container "app" is waiting with reason "CrashLoopBackOff" within 60s
 //! Then container "app" has restarted 1 time within 30s
@@ -151,6 +152,15 @@ fn condition<'a>(status: &'a PodStatus, kind: &str) -> Option<&'a str> {
         .map(|c| c.status.as_str())
 }
 
+/// Waits until the pod reports the condition at all (a pod just applied has none yet).
+async fn reported(world: &PodlifeWorld, pod: &str, kind: &str) {
+    world
+        .within(Duration::from_secs(5), &format!("{pod} to report {kind}"), |w| {
+            condition(&w.status(pod), kind).is_some()
+        })
+        .await;
+}
+
 fn container<'a>(status: &'a PodStatus, name: &str) -> Option<&'a ContainerStatus> {
     status
         .init_container_statuses
@@ -191,6 +201,7 @@ async fn ready_within(world: &mut PodlifeWorld, pod: String, not: String, limit:
 async fn stays_ready(world: &mut PodlifeWorld, pod: String, not: String, span: String) {
     let pod = world.pod(pod_arg(&pod));
     let want = if not.is_empty() { "True" } else { "False" };
+    reported(world, &pod, "Ready").await;
     world
         .throughout(duration::of(&span), &format!("{pod} {not}Ready"), |w| {
             condition(&w.status(&pod), "Ready") == Some(want)
@@ -213,6 +224,27 @@ async fn condition_within(
         .within(
             duration::of(&limit),
             &format!("condition {kind} of {pod} to be {value}"),
+            |w| condition(&w.status(&pod), &kind) == Some(value.as_str()),
+        )
+        .await;
+}
+
+#[then(
+    regex = r#"^(?:the pod's|pod "([^"]+)"'s) condition "([A-Za-z]+)" stays (True|False) for at least (\S+)$"#
+)]
+async fn condition_stays(
+    world: &mut PodlifeWorld,
+    pod: String,
+    kind: String,
+    value: String,
+    span: String,
+) {
+    let pod = world.pod(pod_arg(&pod));
+    reported(world, &pod, &kind).await;
+    world
+        .throughout(
+            duration::of(&span),
+            &format!("condition {kind} of {pod} to stay {value}"),
             |w| condition(&w.status(&pod), &kind) == Some(value.as_str()),
         )
         .await;

@@ -119,7 +119,8 @@ impl Run {
                 let dir = testapp.parent().unwrap_or(Path::new("/")).to_path_buf();
                 let runtime = ProcessRuntime::new()
                     .map_err(|e| format!("process runtime: {e}"))?
-                    .with_path_prepended(&dir);
+                    .with_path_prepended(&dir)
+                    .with_hosts(hosts.clone());
                 (Arc::new(runtime), None)
             }
             RuntimeKind::Docker => {
