@@ -3,6 +3,9 @@ Feature: Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0
   Deleting a pod sends the stop signal, waits the grace period (30s by default), then
   SIGKILLs what is still running. `--grace-period` overrides the pod's, and 0 kills at once.
 
+  The shell needs a moment after it starts to install its trap (as on a cluster), hence the
+  2s before each deletion.
+
   Background:
     Given the manifest:
       """
@@ -20,7 +23,8 @@ Feature: Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0
   Scenario: a process that ignores SIGTERM is SIGKILLed after the default 30s
     When it is applied
     Then the pod is Running within 20s
-    When the pod is deleted
+    When 2s pass
+    And the pod is deleted
     Then the stop signal was SIGTERM
     And SIGKILL was sent 30s after the stop signal, give or take 1s
     And container "app" is terminated with exit code 137 within 35s
@@ -28,12 +32,14 @@ Feature: Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0
   Scenario: --grace-period 5 overrides the pod's grace period
     When it is applied
     Then the pod is Running within 20s
-    When the pod is deleted with --grace-period=5
+    When 2s pass
+    And the pod is deleted with --grace-period=5
     Then SIGKILL was sent 5s after the stop signal, give or take 1s
     And the pod finished within 10s of its deletion
 
   Scenario: --grace-period 0 kills at once
     When it is applied
     Then the pod is Running within 20s
-    When the pod is deleted with --grace-period=0
+    When 2s pass
+    And the pod is deleted with --grace-period=0
     Then the pod finished within 1s of its deletion

@@ -13,3 +13,30 @@ Feature: Liveness probes
     Then there is an event "Unhealthy" with message "Liveness probe failed" within 40s
     And there is an event "Killing" with message "failed liveness probe, will be restarted" within 40s
     And container "liveness" has restarted 1 time within 40s
+
+  Scenario: an httpGet liveness probe restarts a container whose health endpoint fails
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: web
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080"]
+          livenessProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            periodSeconds: 2
+            failureThreshold: 2
+      """
+    When it is applied
+    Then the pod is Running within 20s
+    When the health endpoint of container "app" starts failing
+    Then there is an event "Unhealthy" with message "Liveness probe failed: HTTP probe failed with statuscode: 500" within 10s
+    And there is an event "Killing" with message "Container app failed liveness probe, will be restarted" within 10s
+    And container "app" has restarted 1 time within 10s
+    And the pod is Running within 10s

@@ -35,3 +35,27 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
     When the health endpoint of container "app" starts failing
     Then the pod is not Ready within 5s
     And the pod became not Ready after the 1st failed readiness probe, not before
+
+  Scenario: timeoutSeconds fails a probe whose endpoint answers too late
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: slow
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080"]
+          readinessProbe:
+            httpGet:
+              path: /slow?ms=3000
+              port: 8080
+            periodSeconds: 5
+            timeoutSeconds: 1
+      """
+    When it is applied
+    Then the pod is Running within 20s
+    And there is an event "Unhealthy" with message "Client.Timeout exceeded while awaiting headers" within 20s
+    And the pod stays not Ready for at least 20s

@@ -215,17 +215,30 @@ fn http_port(world: &PodlifeWorld, container: &str) -> u16 {
 }
 
 /// A POST that must succeed (a fault injection that silently did nothing would make the
-/// scenario meaningless).
+/// scenario meaningless). Connection errors are retried for a few seconds: a container counts
+/// as Running before its server listens.
 async fn http_post(url: &str) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    assert!(
-        response.status().is_success(),
-        "POST {url}: {}",
-        response.status()
-    );
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match client
+            .post(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+        {
+            Ok(response) => {
+                assert!(
+                    response.status().is_success(),
+                    "POST {url}: {}",
+                    response.status()
+                );
+                return;
+            }
+            Err(e) if e.is_connect() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("POST {url}: {e}"),
+        }
+    }
 }

@@ -155,9 +155,11 @@ fn condition<'a>(status: &'a PodStatus, kind: &str) -> Option<&'a str> {
 /// Waits until the pod reports the condition at all (a pod just applied has none yet).
 async fn reported(world: &PodlifeWorld, pod: &str, kind: &str) {
     world
-        .within(Duration::from_secs(5), &format!("{pod} to report {kind}"), |w| {
-            condition(&w.status(pod), kind).is_some()
-        })
+        .within(
+            Duration::from_secs(5),
+            &format!("{pod} to report {kind}"),
+            |w| condition(&w.status(pod), kind).is_some(),
+        )
         .await;
 }
 
