@@ -199,6 +199,36 @@ async fn ready_within(world: &mut PodlifeWorld, pod: String, not: String, limit:
         .await;
 }
 
+#[then(regex = r#"^all (\d+) pods are (not )?Ready within (\S+)$"#)]
+async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, limit: String) {
+    if world.pods.len() != count {
+        world.fail(&format!("{count} pods; there are {}", world.pods.len()));
+    }
+    let want = if not.is_empty() { "True" } else { "False" };
+    let pods = world.pods.clone();
+    world
+        .within(duration::of(&limit), &format!("all pods {not}Ready"), |w| {
+            pods.iter()
+                .all(|p| condition(&w.status(p), "Ready") == Some(want))
+        })
+        .await;
+}
+
+#[then(regex = r#"^all pods stay (not )?Ready for at least (\S+)$"#)]
+async fn all_stay_ready(world: &mut PodlifeWorld, not: String, span: String) {
+    let want = if not.is_empty() { "True" } else { "False" };
+    let pods = world.pods.clone();
+    for pod in &pods {
+        reported(world, pod, "Ready").await;
+    }
+    world
+        .throughout(duration::of(&span), &format!("all pods {not}Ready"), |w| {
+            pods.iter()
+                .all(|p| condition(&w.status(p), "Ready") == Some(want))
+        })
+        .await;
+}
+
 #[then(regex = r#"^(?:the pod|pod "([^"]+)") stays (not )?Ready for at least (\S+)$"#)]
 async fn stays_ready(world: &mut PodlifeWorld, pod: String, not: String, span: String) {
     let pod = world.pod(pod_arg(&pod));
