@@ -40,3 +40,27 @@ Feature: Liveness probes
     And there is an event "Killing" with message "Container app failed liveness probe, will be restarted" within 10s
     And container "app" has restarted 1 time within 10s
     And the pod is Running within 10s
+
+  Scenario: a tcpSocket liveness probe keeps a listening container running
+    The seed's liveness-tcp example, with testapp listening: every probe connects, so the
+    container is never restarted (a broken tcpSocket probe would restart it after 4s).
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: tcp
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--tcp", "8080"]
+          livenessProbe:
+            tcpSocket:
+              port: 8080
+            periodSeconds: 2
+            failureThreshold: 2
+      """
+    When it is applied
+    Then the pod is Running within 20s
+    And container "app" is never restarted for at least 10s

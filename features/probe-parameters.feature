@@ -59,3 +59,11 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
     Then the pod is Running within 20s
     And there is an event "Unhealthy" with message "Client.Timeout exceeded while awaiting headers" within 20s
     And the pod stays not Ready for at least 20s
+
+  Scenario: periodSeconds spaces the attempts, successThreshold needs consecutive successes
+    Given the readiness probe's period is 4s
+    And the readiness probe's success threshold is 3
+    When it is applied
+    Then the pod is Running within 20s
+    And the pod stays not Ready for at least 7s
+    And the pod is Ready within 6s

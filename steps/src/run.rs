@@ -201,12 +201,23 @@ impl Run {
                     fastrand::u8(..),
                     fastrand::u8(1..=254),
                 ]);
-                let child = std::process::Command::new(testapp)
+                let mut fixture = std::process::Command::new(testapp);
+                fixture
                     .args(&command[1..])
                     .args(["--bind", &ip.to_string()])
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null());
+                // It dies with the harness, even a SIGKILLed one.
+                // SAFETY: only an async-signal-safe system call between fork and exec.
+                unsafe {
+                    use std::os::unix::process::CommandExt;
+                    fixture.pre_exec(|| {
+                        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                        Ok(())
+                    });
+                }
+                let child = fixture
                     .spawn()
                     .map_err(|e| format!("cannot start the fixture {name}: {e}"))?;
                 (ip, Some(child))
