@@ -4,7 +4,7 @@ Feature: Readiness probes
   (after `initialDelaySeconds`), and turns false again after `failureThreshold`
   consecutive failures.
 
-  Scenario: given readiness delay 120s, when the backend fails, then the pod is no longer Ready
+  Scenario: given readiness delay 120s, when the backend fails, then the pod leaves the service
     The app's /backend endpoint answers 200 only while its backend does; the app finds the
     backend by name, through the pod's /etc/hosts.
     Given time runs 20x faster
@@ -12,9 +12,22 @@ Feature: Readiness probes
     And the manifest:
       """
       apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: v1
       kind: Pod
       metadata:
         name: web
+        labels:
+          app: web
       spec:
         containers:
         - name: web
@@ -32,11 +45,12 @@ Feature: Readiness probes
     Then the pod is Running within 40s
     And the pod stays not Ready for at least 100s
     And the pod is Ready within 30s
+    And the pod is among the ready endpoints of service "web" within 1s
     When the backend fails
-    Then the pod is not Ready within 20s
+    Then the pod is not among the ready endpoints of service "web" within 20s
     And the pod became not Ready after the 3rd failed readiness probe, not before
     When the backend recovers
-    Then the pod is Ready within 10s
+    Then the pod is among the ready endpoints of service "web" within 10s
 
   @timescale=10
   Scenario: a failing health endpoint makes the pod unready after the 3rd failure, not before

@@ -11,6 +11,7 @@ Feature: The seed's readiness and liveness example, six replicas
     Then all 6 pods are not Ready within 60s
     And all pods stay not Ready for at least 100s
     And all 6 pods are Ready within 40s
+    And service "inessprobe" has 6 ready endpoints within 1s
     And all pods stay Ready for at least 90s
     And there is no event "Unhealthy"
     And there is no event "Killing"

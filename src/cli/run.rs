@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
 
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
 use crate::engine::{Engine, Observation, Record, What, timeline};
-use crate::manifest::expand::{self, PodPlan};
+use crate::manifest::expand::{self, PodPlan, ServicePlan};
 use crate::manifest::render::{self, TextStyle};
 use crate::manifest::{FileReport, Manifest, load_inputs};
 use crate::runtime::ContainerRuntime;
@@ -123,10 +123,10 @@ pub fn run(args: &RunArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    tokio.block_on(run_pods(args, plan.pods))
+    tokio.block_on(run_pods(args, plan.pods, plan.services))
 }
 
-async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
+async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>) -> i32 {
     let hosts = crate::probe::hosts::Hosts::new();
     for spec in &args.hosts {
         match spec
@@ -208,6 +208,11 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>) -> i32 {
                 eprintln!("podlife: cannot start the monitor {name}:{port}: {e}");
                 return EXIT_INVALID;
             }
+        }
+    }
+    for service in services {
+        if let Err(e) = engine.apply_service(service.service) {
+            eprintln!("podlife: {e}");
         }
     }
     let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();

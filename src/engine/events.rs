@@ -87,6 +87,13 @@ pub enum Observation {
     },
     /// The pod worker is done: everything stopped and removed.
     PodFinished,
+    /// The pod's place in a Service changed (`added to service web`, `removed from service
+    /// web: not ready`); `ready` is whether it now gets new connections.
+    Endpoint {
+        service: String,
+        change: String,
+        ready: bool,
+    },
     /// A request reached a monitor started by podlife (`podlife run --monitor`).
     Request {
         method: String,

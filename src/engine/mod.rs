@@ -6,6 +6,7 @@
 //! [`TimeScale`].
 
 pub mod backoff;
+pub mod endpoints;
 pub mod events;
 pub mod handlers;
 pub mod prober;
@@ -17,7 +18,7 @@ pub mod worker;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use k8s_openapi::api::core::v1::{Pod, PodStatus};
+use k8s_openapi::api::core::v1::{ContainerPort, Pod, PodStatus, Service};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -32,13 +33,30 @@ struct PodEntry {
     tx: mpsc::UnboundedSender<Msg>,
     status: watch::Receiver<PodStatus>,
     task: Option<JoinHandle<()>>,
+    /// For Service selectors and named target ports.
+    labels: BTreeMap<String, String>,
+    ports: Vec<ContainerPort>,
+}
+
+type Pods = Arc<Mutex<BTreeMap<String, PodEntry>>>;
+
+/// The Services and their current endpoints.
+#[derive(Default)]
+struct Services {
+    specs: BTreeMap<String, Service>,
+    endpoints: BTreeMap<String, Vec<endpoints::Endpoint>>,
+    /// Pods that began terminating, and pods that are gone (from the log).
+    terminating: std::collections::BTreeSet<String>,
+    gone: std::collections::BTreeSet<String>,
+    controller: Option<JoinHandle<()>>,
 }
 
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
 pub struct Engine {
     runtime: Arc<dyn ContainerRuntime>,
     log: EventLog,
-    pods: Mutex<BTreeMap<String, PodEntry>>,
+    pods: Pods,
+    services: Arc<Mutex<Services>>,
     hosts: Hosts,
 }
 
@@ -53,7 +71,8 @@ impl Engine {
         Self {
             runtime,
             log: EventLog::new(scale),
-            pods: Mutex::new(BTreeMap::new()),
+            pods: Pods::default(),
+            services: Arc::default(),
             hosts,
         }
     }
@@ -88,6 +107,13 @@ impl Engine {
             phase: Some("Pending".into()),
             ..PodStatus::default()
         });
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let ports = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .flat_map(|c| c.ports.clone().unwrap_or_default())
+            .collect();
         let worker = PodWorker::new(
             pod,
             self.runtime.clone(),
@@ -104,9 +130,71 @@ impl Engine {
                 tx,
                 status: status_rx,
                 task: Some(task),
+                labels,
+                ports,
             },
         );
         Ok(())
+    }
+
+    /// Starts keeping the endpoints of `service` (named): the pods its selector matches, as
+    /// they become ready, unready, terminating and gone. Each change is an
+    /// [`Observation::Endpoint`] on the pod's timeline.
+    pub fn apply_service(&self, service: Service) -> Result<(), String> {
+        let name = service
+            .metadata
+            .name
+            .clone()
+            .ok_or_else(|| "a service needs a name".to_owned())?;
+        let mut services = self.services.lock().expect("engine state");
+        if services.specs.contains_key(&name) {
+            return Err(format!("service {name} already exists"));
+        }
+        services.specs.insert(name, service);
+        if services.controller.is_none() {
+            // What happened before the controller started.
+            for record in self.log.records() {
+                note(&mut services, &record);
+            }
+            let mut updates = self.log.subscribe();
+            let (pods, state, log) = (self.pods.clone(), self.services.clone(), self.log.clone());
+            services.controller = Some(tokio::spawn(async move {
+                loop {
+                    sync_endpoints(&pods, &state, &log);
+                    match updates.recv().await {
+                        Ok(record) => note(&mut state.lock().expect("engine state"), &record),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            let mut s = state.lock().expect("engine state");
+                            for record in log.records() {
+                                note(&mut s, &record);
+                            }
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }));
+        }
+        drop(services);
+        sync_endpoints(&self.pods, &self.services, &self.log);
+        Ok(())
+    }
+
+    /// The current endpoints of a Service.
+    pub fn endpoints(&self, service: &str) -> Option<Vec<endpoints::Endpoint>> {
+        let services = self.services.lock().expect("engine state");
+        services.specs.contains_key(service).then(|| {
+            services
+                .endpoints
+                .get(service)
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    /// Names of the Services applied so far.
+    pub fn services(&self) -> Vec<String> {
+        let services = self.services.lock().expect("engine state");
+        services.specs.keys().cloned().collect()
     }
 
     /// Names of the pods applied so far.
@@ -159,6 +247,83 @@ impl Engine {
         }
         for name in &names {
             self.wait_finished(name).await;
+        }
+    }
+}
+
+/// Keeps from the log what the endpoints depend on and the pods' status does not say.
+fn note(services: &mut Services, record: &Record) {
+    match record.observation() {
+        Some(Observation::Terminating { .. }) => {
+            services.terminating.insert(record.pod.clone());
+        }
+        Some(Observation::PodFinished) => {
+            services.gone.insert(record.pod.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Recomputes every Service's endpoints and records what changed, per pod.
+fn sync_endpoints(pods: &Pods, services: &Mutex<Services>, log: &EventLog) {
+    let facts: Vec<endpoints::PodFacts> = {
+        let pods = pods.lock().expect("engine state");
+        let services = services.lock().expect("engine state");
+        pods.iter()
+            .map(|(name, entry)| {
+                let status = entry.status.borrow();
+                endpoints::PodFacts {
+                    name: name.clone(),
+                    labels: entry.labels.clone(),
+                    ports: entry.ports.clone(),
+                    ip: status.pod_ip.clone(),
+                    phase: status.phase.clone().unwrap_or_default(),
+                    ready: status
+                        .conditions
+                        .iter()
+                        .flatten()
+                        .any(|c| c.type_ == "Ready" && c.status == "True"),
+                    terminating: services.terminating.contains(name),
+                    gone: services.gone.contains(name),
+                }
+            })
+            .collect()
+    };
+    let mut services = services.lock().expect("engine state");
+    let mut changes = Vec::new();
+    let names: Vec<String> = services.specs.keys().cloned().collect();
+    for name in names {
+        let now = endpoints::select(&services.specs[&name], &facts);
+        let before = services.endpoints.remove(&name).unwrap_or_default();
+        for pod in &facts {
+            let b = before.iter().find(|e| e.pod == pod.name);
+            let a = now.iter().find(|e| e.pod == pod.name);
+            if let Some(change) = endpoints::change(&name, b, a) {
+                changes.push((
+                    pod.name.clone(),
+                    Observation::Endpoint {
+                        service: name.clone(),
+                        change,
+                        ready: a.is_some_and(|e| e.ready),
+                    },
+                ));
+            }
+        }
+        services.endpoints.insert(name, now);
+    }
+    drop(services);
+    for (pod, observation) in changes {
+        log.push(&pod, None, What::Observation(observation));
+    }
+}
+
+impl Drop for Engine {
+    /// The endpoints controller follows the log forever; it ends with its engine.
+    fn drop(&mut self) {
+        if let Ok(mut services) = self.services.lock()
+            && let Some(controller) = services.controller.take()
+        {
+            controller.abort();
         }
     }
 }

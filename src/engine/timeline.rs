@@ -93,6 +93,7 @@ fn describe(o: &Observation, verbose: bool) -> Option<(String, String)> {
             },
         ),
         Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
+        Observation::Endpoint { change, .. } => ("Endpoints".into(), change.clone()),
         Observation::Request {
             method,
             path,

@@ -43,7 +43,7 @@ async fn apply(world: &mut PodlifeWorld) {
         &mut NameRng::with_seed(fastrand::u64(..)),
     );
     let mut pods = Vec::new();
-    for planned in plan.pods {
+    for planned in plan.pods.clone() {
         let mut pod = planned.pod;
         for change in &world.overrides {
             change
@@ -53,6 +53,11 @@ async fn apply(world: &mut PodlifeWorld) {
         pods.push(pod);
     }
     let run = world.run().await;
+    for service in plan.services {
+        run.engine
+            .apply_service(service.service)
+            .unwrap_or_else(|e| panic!("cannot apply a service: {e}"));
+    }
     let mut names = Vec::new();
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -107,10 +112,21 @@ async fn fixture_health(world: &mut PodlifeWorld, name: String, change: String) 
 /// A container's (testapp's) health endpoint starts failing: `/health/unhealthy` on the
 /// port its probes use.
 #[when(
-    regex = r#"^the health endpoint of container "([^"]+)"(?: of pod "([^"]+)")? starts failing$"#
+    regex = r#"^the health endpoint of container "([^"]+)"(?: of pod "([^"]+)"|( in one of the pods))? starts failing$"#
 )]
-async fn container_health_fails(world: &mut PodlifeWorld, container: String, pod: String) {
-    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+async fn container_health_fails(
+    world: &mut PodlifeWorld,
+    container: String,
+    pod: String,
+    one_of: String,
+) {
+    let pod = if one_of.is_empty() {
+        world.pod((!pod.is_empty()).then_some(pod.as_str()))
+    } else {
+        let first = world.pods.first().cloned().expect("pods were applied");
+        world.chosen = Some(first.clone());
+        first
+    };
     let run = world.started();
     let status = run.engine.status(&pod).expect("the pod exists");
     let ip = status.pod_ip.clone().expect("the pod has an IP");

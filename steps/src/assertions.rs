@@ -26,6 +26,9 @@
 //! Then container "app" exited by itself within 5s of the stop signal
 //! Then preStop ran before the stop signal
 //! Then the containers started in the order "init-a", "init-b", "app"
+//! Then the pod is not among the ready endpoints of service "web" within 20s
+//! Then pod "web-abcde" stays among the ready endpoints of service "web" for at least 30s
+//! Then service "web" has 6 ready endpoints within 150s
 //! ```
 
 use std::time::Duration;
@@ -786,5 +789,99 @@ fn start_order(world: &mut PodlifeWorld, list: String) {
         world.fail(&format!(
             "containers to start in the order {expected:?}; they started as {started:?}"
         ));
+    }
+}
+
+/// Whether `pod` is among the ready endpoints of `service` now.
+fn ready_endpoint(world: &PodlifeWorld, service: &str, pod: &str) -> bool {
+    world
+        .started()
+        .engine
+        .endpoints(service)
+        .unwrap_or_else(|| world.fail(&format!("a service {service:?} (apply one with the manifest)")))
+        .iter()
+        .any(|e| e.pod == pod && e.ready)
+}
+
+#[then(
+    regex = r#"^(the pod|that pod|pod "[^"]+") is (not )?among the ready endpoints of service "([^"]+)" within (\S+)$"#
+)]
+async fn endpoint_within(
+    world: &mut PodlifeWorld,
+    pod: String,
+    not: String,
+    service: String,
+    limit: String,
+) {
+    let pod = world.subject(&pod);
+    let want = not.is_empty();
+    world
+        .within(
+            duration::of(&limit),
+            &format!("{pod} {not}among the ready endpoints of service {service}"),
+            |w| ready_endpoint(w, &service, &pod) == want,
+        )
+        .await;
+}
+
+#[then(
+    regex = r#"^(the pod|that pod|pod "[^"]+") stays (not )?among the ready endpoints of service "([^"]+)" for at least (\S+)$"#
+)]
+async fn endpoint_stays(
+    world: &mut PodlifeWorld,
+    pod: String,
+    not: String,
+    service: String,
+    span: String,
+) {
+    let pod = world.subject(&pod);
+    let want = not.is_empty();
+    world
+        .throughout(
+            duration::of(&span),
+            &format!("{pod} {not}among the ready endpoints of service {service}"),
+            |w| ready_endpoint(w, &service, &pod) == want,
+        )
+        .await;
+}
+
+#[then(regex = r#"^service "([^"]+)" has (\d+) ready endpoints? within (\S+)$"#)]
+async fn ready_count_within(world: &mut PodlifeWorld, service: String, count: usize, limit: String) {
+    world
+        .within(
+            duration::of(&limit),
+            &format!("service {service} to have {count} ready endpoints"),
+            |w| {
+                w.started()
+                    .engine
+                    .endpoints(&service)
+                    .is_some_and(|e| e.iter().filter(|e| e.ready).count() == count)
+            },
+        )
+        .await;
+}
+
+#[then(regex = r#"^the pod left service "([^"]+)" before (preStop|postStart) finished$"#)]
+fn left_before_hook(world: &mut PodlifeWorld, service: String, hook: String) {
+    let pod = world.pod(None);
+    let kind = if hook == "preStop" {
+        HookKind::PreStop
+    } else {
+        HookKind::PostStart
+    };
+    let records = world.records();
+    let left = records.iter().find(|r| {
+        r.pod == pod
+            && matches!(r.observation(), Some(Observation::Endpoint { service: s, ready: false, .. }) if *s == service)
+    });
+    let finished = records.iter().find(|r| {
+        r.pod == pod
+            && matches!(r.observation(), Some(Observation::HookFinished { hook, .. }) if *hook == kind)
+    });
+    match (left, finished) {
+        (Some(l), Some(f)) if l.seq < f.seq => {}
+        (Some(_), Some(_)) => world.fail(&format!("{pod} to leave {service} before {hook} finished; it left after")),
+        (None, _) => world.fail(&format!("{pod} to leave service {service}")),
+        (_, None) => world.fail(&format!("{hook} to finish")),
     }
 }

@@ -46,6 +46,8 @@ pub struct PodlifeWorld {
     pub pods: Vec<String>,
     /// When the last deletion was asked for (the engine's log clock).
     pub deleted_at: Option<Duration>,
+    /// The pod a step picked among a workload's ("one of the pods"), for "that pod".
+    pub chosen: Option<String>,
 }
 
 impl std::fmt::Debug for Run {
@@ -66,6 +68,7 @@ impl PodlifeWorld {
             run: None,
             pods: Vec::new(),
             deleted_at: None,
+            chosen: None,
         }
     }
 
@@ -112,6 +115,23 @@ impl PodlifeWorld {
                     many.len()
                 ),
             },
+        }
+    }
+
+    /// The pod a step's subject names: `the pod`, `that pod` (the one a step picked) or
+    /// `pod "name"`.
+    pub fn subject(&self, text: &str) -> String {
+        match text {
+            "the pod" => self.pod(None),
+            "that pod" => self
+                .chosen
+                .clone()
+                .expect("`that pod`: a step that picks one of the pods comes first"),
+            named => self.pod(Some(
+                named
+                    .trim_start_matches("pod ")
+                    .trim_matches('"'),
+            )),
         }
     }
 

@@ -1,0 +1,92 @@
+@conformance=services @timescale=10
+Feature: Services: endpoints follow readiness
+  A pod is a ready endpoint of a Service while its Ready condition is true and it is not
+  terminating, as Kubernetes' EndpointSlice controller decides.
+
+  Scenario: a pod whose readiness fails leaves the service; the others stay
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - name: http
+          port: 80
+          targetPort: http
+      ---
+      apiVersion: v1
+      kind: ReplicationController
+      metadata:
+        name: web
+      spec:
+        replicas: 3
+        selector:
+          app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              ports:
+              - name: http
+                containerPort: 8080
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: http
+                periodSeconds: 2
+                failureThreshold: 3
+      """
+    When it is applied
+    Then service "web" has 3 ready endpoints within 20s
+    When the health endpoint of container "app" in one of the pods starts failing
+    Then that pod is not among the ready endpoints of service "web" within 10s
+    And service "web" has 2 ready endpoints within 1s
+
+  Scenario: a terminating pod leaves the service at once, before its preStop finishes
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: web
+        labels:
+          app: web
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+          readinessProbe:
+            exec:
+              command: ["true"]
+            periodSeconds: 1
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", "1"]
+      """
+    When it is applied
+    Then the pod is among the ready endpoints of service "web" within 20s
+    When the pod is deleted
+    Then the pod is not among the ready endpoints of service "web" within 1s
+    And the pod finished within 30s of its deletion
+    And the pod left service "web" before preStop finished
