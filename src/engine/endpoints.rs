@@ -99,7 +99,11 @@ pub fn select(service: &Service, pods: &[PodFacts]) -> Vec<Endpoint> {
 }
 
 /// How a pod's membership changed, for the timeline: `None` when nothing that matters did.
-pub fn change(service: &str, before: Option<&Endpoint>, after: Option<&Endpoint>) -> Option<String> {
+pub fn change(
+    service: &str,
+    before: Option<&Endpoint>,
+    after: Option<&Endpoint>,
+) -> Option<String> {
     let ready = |e: Option<&Endpoint>| e.is_some_and(|e| e.ready);
     match (before, after) {
         (None, None) => None,
@@ -170,17 +174,38 @@ mod tests {
     #[test]
     fn selector_readiness_and_target_ports() {
         let svc = service(&[("app", "web")], Some(IntOrString::String("web".into())));
-        let pods = [pod("a", "web", true), pod("bb", "web", false), pod("c", "db", true)];
+        let pods = [
+            pod("a", "web", true),
+            pod("bb", "web", false),
+            pod("c", "db", true),
+        ];
         let found = select(&svc, &pods);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found[0].ready && found[0].serving);
         assert!(!found[1].ready && !found[1].serving);
         assert_eq!(found[0].ports[0].target, 8080);
         // By number, and defaulted to the port.
-        assert_eq!(select(&service(&[("app", "web")], Some(IntOrString::Int(9000))), &pods)[0].ports[0].target, 9000);
-        assert_eq!(select(&service(&[("app", "web")], None), &pods)[0].ports[0].target, 80);
+        assert_eq!(
+            select(
+                &service(&[("app", "web")], Some(IntOrString::Int(9000))),
+                &pods
+            )[0]
+            .ports[0]
+                .target,
+            9000
+        );
+        assert_eq!(
+            select(&service(&[("app", "web")], None), &pods)[0].ports[0].target,
+            80
+        );
         // A named port the pod lacks: not an endpoint.
-        assert!(select(&service(&[("app", "web")], Some(IntOrString::String("nope".into()))), &pods).is_empty());
+        assert!(
+            select(
+                &service(&[("app", "web")], Some(IntOrString::String("nope".into()))),
+                &pods
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -216,10 +241,22 @@ mod tests {
         let mut term = pod("a", "web", true);
         term.terminating = true;
         let terminating = select(&svc, &[term]).remove(0);
-        assert_eq!(change("s", None, Some(&ready)).as_deref(), Some("added to service s"));
-        assert_eq!(change("s", Some(&ready), Some(&unready)).as_deref(), Some("removed from service s: not ready"));
-        assert_eq!(change("s", Some(&ready), Some(&terminating)).as_deref(), Some("removed from service s: terminating"));
+        assert_eq!(
+            change("s", None, Some(&ready)).as_deref(),
+            Some("added to service s")
+        );
+        assert_eq!(
+            change("s", Some(&ready), Some(&unready)).as_deref(),
+            Some("removed from service s: not ready")
+        );
+        assert_eq!(
+            change("s", Some(&ready), Some(&terminating)).as_deref(),
+            Some("removed from service s: terminating")
+        );
         assert_eq!(change("s", Some(&ready), Some(&ready)), None);
-        assert_eq!(change("s", Some(&unready), None).as_deref(), Some("no longer in service s"));
+        assert_eq!(
+            change("s", Some(&unready), None).as_deref(),
+            Some("no longer in service s")
+        );
     }
 }

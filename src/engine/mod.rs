@@ -182,13 +182,10 @@ impl Engine {
     /// The current endpoints of a Service.
     pub fn endpoints(&self, service: &str) -> Option<Vec<endpoints::Endpoint>> {
         let services = self.services.lock().expect("engine state");
-        services.specs.contains_key(service).then(|| {
-            services
-                .endpoints
-                .get(service)
-                .cloned()
-                .unwrap_or_default()
-        })
+        services
+            .specs
+            .contains_key(service)
+            .then(|| services.endpoints.get(service).cloned().unwrap_or_default())
     }
 
     /// Names of the Services applied so far.

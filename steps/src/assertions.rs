@@ -798,7 +798,11 @@ fn ready_endpoint(world: &PodlifeWorld, service: &str, pod: &str) -> bool {
         .started()
         .engine
         .endpoints(service)
-        .unwrap_or_else(|| world.fail(&format!("a service {service:?} (apply one with the manifest)")))
+        .unwrap_or_else(|| {
+            world.fail(&format!(
+                "a service {service:?} (apply one with the manifest)"
+            ))
+        })
         .iter()
         .any(|e| e.pod == pod && e.ready)
 }
@@ -846,7 +850,12 @@ async fn endpoint_stays(
 }
 
 #[then(regex = r#"^service "([^"]+)" has (\d+) ready endpoints? within (\S+)$"#)]
-async fn ready_count_within(world: &mut PodlifeWorld, service: String, count: usize, limit: String) {
+async fn ready_count_within(
+    world: &mut PodlifeWorld,
+    service: String,
+    count: usize,
+    limit: String,
+) {
     world
         .within(
             duration::of(&limit),
@@ -880,7 +889,9 @@ fn left_before_hook(world: &mut PodlifeWorld, service: String, hook: String) {
     });
     match (left, finished) {
         (Some(l), Some(f)) if l.seq < f.seq => {}
-        (Some(_), Some(_)) => world.fail(&format!("{pod} to leave {service} before {hook} finished; it left after")),
+        (Some(_), Some(_)) => world.fail(&format!(
+            "{pod} to leave {service} before {hook} finished; it left after"
+        )),
         (None, _) => world.fail(&format!("{pod} to leave service {service}")),
         (_, None) => world.fail(&format!("{hook} to finish")),
     }

@@ -127,11 +127,7 @@ impl PodlifeWorld {
                 .chosen
                 .clone()
                 .expect("`that pod`: a step that picks one of the pods comes first"),
-            named => self.pod(Some(
-                named
-                    .trim_start_matches("pod ")
-                    .trim_matches('"'),
-            )),
+            named => self.pod(Some(named.trim_start_matches("pod ").trim_matches('"'))),
         }
     }
 
