@@ -5,32 +5,20 @@
 //! 2. SIGKILL precision: containers ignore SIGTERM; how far after the grace deadline is SIGKILL
 //!    sent, and how far after it does Docker report the container gone (target p99 < 50 ms)?
 
+mod common;
+
+use common::{percentile, pods, times};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
-use podlife::engine::{Engine, Observation, Record};
-use podlife::manifest::expand::{NameRng, expand};
-use podlife::manifest::{Source, analyze};
+use podlife::engine::{Engine, Observation};
 use podlife::runtime::docker::DockerRuntime;
 use podlife::time::TimeScale;
 
 const IMAGE: &str = podlife::images::BUSYBOX_IMAGE;
-
-fn pods(yaml: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
-    let report = analyze(Source::new("bench.yaml", yaml));
-    assert!(report.is_valid(), "{:#?}", report.diagnostics);
-    expand(&report.manifests, &mut NameRng::with_seed(9))
-        .pods
-        .into_iter()
-        .map(|p| p.pod)
-        .collect()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// Prints n, p50, p99 and max (ms) and returns the p50.
 fn summary(name: &str, mut values: Vec<f64>) -> (f64, f64) {
@@ -43,18 +31,6 @@ fn summary(name: &str, mut values: Vec<f64>) -> (f64, f64) {
         values.len()
     );
     (p50, p99)
-}
-
-fn times<'a>(
-    records: &'a [Record],
-    pod: &str,
-    f: impl Fn(&Observation) -> bool + 'a,
-) -> Vec<Duration> {
-    records
-        .iter()
-        .filter(|r| r.pod == pod && r.observation().is_some_and(&f))
-        .map(|r| r.wall)
-        .collect()
 }
 
 async fn engine() -> Arc<Engine> {

@@ -7,32 +7,20 @@
 //! 3. Engine CPU: 200 pods × 2 HTTP probes at a 1 s period, served by `testapp`
 //!    (target < 10 % of one core).
 
+mod common;
+
+use common::{percentile, pods, times};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use podlife::engine::{Engine, Observation, Record};
-use podlife::manifest::expand::{NameRng, expand};
-use podlife::manifest::{Source, analyze};
+use podlife::engine::{Engine, Observation};
 use podlife::runtime::process::ProcessRuntime;
 use podlife::time::TimeScale;
-
-fn pods(yaml: &str) -> Vec<k8s_openapi::api::core::v1::Pod> {
-    let report = analyze(Source::new("bench.yaml", yaml));
-    assert!(report.is_valid(), "{:#?}", report.diagnostics);
-    expand(&report.manifests, &mut NameRng::with_seed(9))
-        .pods
-        .into_iter()
-        .map(|p| p.pod)
-        .collect()
-}
 
 fn engine(scale: f64) -> Arc<Engine> {
     let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
     Arc::new(Engine::new(runtime, TimeScale::new(scale).unwrap()))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn summary(name: &str, mut values: Vec<f64>, target: f64) {
@@ -45,18 +33,6 @@ fn summary(name: &str, mut values: Vec<f64>, target: f64) {
         values.len(),
         if p99 < target { "met" } else { "MISSED" }
     );
-}
-
-fn times<'a>(
-    records: &'a [Record],
-    pod: &str,
-    f: impl Fn(&Observation) -> bool + 'a,
-) -> Vec<Duration> {
-    records
-        .iter()
-        .filter(|r| r.pod == pod && r.observation().is_some_and(&f))
-        .map(|r| r.wall)
-        .collect()
 }
 
 async fn sigkill_precision() {
