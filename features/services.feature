@@ -90,3 +90,54 @@ Feature: Services: endpoints follow readiness
     Then the pod is not among the ready endpoints of service "web" within 1s
     And the pod finished within 30s of its deletion
     And the pod left service "web" before preStop finished
+
+  Scenario: requests through the service stop reaching a pod once it is unready
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 3
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 2
+                failureThreshold: 2
+      """
+    When it is applied
+    Then service "web" has 3 ready endpoints within 20s
+    When 30 HTTP requests are sent to service "web"
+    Then every request was answered
+    And the requests were answered by 3 different pods
+    When the health endpoint of container "app" in one of the pods starts failing
+    Then that pod is not among the ready endpoints of service "web" within 10s
+    When 30 HTTP requests are sent to service "web"
+    Then every request was answered
+    And the requests were answered by 2 different pods
+    And that pod answered none of them

@@ -211,8 +211,18 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
         }
     }
     for service in services {
+        let name = service.service.metadata.name.clone().unwrap_or_default();
         if let Err(e) = engine.apply_service(service.service) {
             eprintln!("podlife: {e}");
+            continue;
+        }
+        if text {
+            for (port_name, port, address) in engine.service_addresses(&name) {
+                let label = port_name.map(|n| format!(" ({n})")).unwrap_or_default();
+                println!(
+                    "service {name} port {port}{label}: {address} (e.g. curl http://{address}/)"
+                );
+            }
         }
     }
     let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();

@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod events;
 pub mod handlers;
 pub mod prober;
+pub mod proxy;
 pub mod spec;
 pub mod status;
 pub mod timeline;
@@ -49,6 +50,8 @@ struct Services {
     terminating: std::collections::BTreeSet<String>,
     gone: std::collections::BTreeSet<String>,
     controller: Option<JoinHandle<()>>,
+    /// Each Service's listening ports.
+    proxies: BTreeMap<String, Vec<proxy::PortProxy>>,
 }
 
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
@@ -150,6 +153,23 @@ impl Engine {
         if services.specs.contains_key(&name) {
             return Err(format!("service {name} already exists"));
         }
+        // A proxy per Service port, on an address of the Service's own.
+        let ip = proxy::cluster_ip();
+        let mut proxies = Vec::new();
+        for port in service.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
+            let state = self.services.clone();
+            let key = name.clone();
+            let source: proxy::EndpointSource = Arc::new(move || {
+                state
+                    .lock()
+                    .map(|s| s.endpoints.get(&key).cloned().unwrap_or_default())
+                    .unwrap_or_default()
+            });
+            let listening = proxy::listen(ip, port.name.clone(), port.port, source)
+                .map_err(|e| format!("cannot listen for service {name} port {}: {e}", port.port))?;
+            proxies.push(listening);
+        }
+        services.proxies.insert(name.clone(), proxies);
         services.specs.insert(name, service);
         if services.controller.is_none() {
             // What happened before the controller started.
@@ -186,6 +206,21 @@ impl Engine {
             .specs
             .contains_key(service)
             .then(|| services.endpoints.get(service).cloned().unwrap_or_default())
+    }
+
+    /// Where each port of a Service listens: (port name, port, address).
+    pub fn service_addresses(
+        &self,
+        service: &str,
+    ) -> Vec<(Option<String>, i32, std::net::SocketAddr)> {
+        let services = self.services.lock().expect("engine state");
+        services
+            .proxies
+            .get(service)
+            .iter()
+            .flat_map(|p| p.iter())
+            .map(|p| (p.name.clone(), p.port, p.address))
+            .collect()
     }
 
     /// Names of the Services applied so far.
@@ -317,10 +352,11 @@ fn sync_endpoints(pods: &Pods, services: &Mutex<Services>, log: &EventLog) {
 impl Drop for Engine {
     /// The endpoints controller follows the log forever; it ends with its engine.
     fn drop(&mut self) {
-        if let Ok(mut services) = self.services.lock()
-            && let Some(controller) = services.controller.take()
-        {
-            controller.abort();
+        if let Ok(mut services) = self.services.lock() {
+            if let Some(controller) = services.controller.take() {
+                controller.abort();
+            }
+            services.proxies.clear();
         }
     }
 }

@@ -137,6 +137,9 @@ const WEB_RUN_SH: &str = r#"#!/bin/sh
 # Serves /var/www on port 80 in the foreground, as Apache's `httpd -DFOREGROUND` would.
 # SIGTERM or SIGINT stop it at once with exit 0, as they stop Apache.
 trap 'kill "$server" 2>/dev/null; exit 0' TERM INT
+# The page also says which pod answered (as testapp does), so that requests through a
+# Service can be told apart.
+echo "<html><body><h1>It works!</h1><p>hello from $(hostname)</p></body></html>" > /var/www/index.html
 /bin/busybox httpd -f -p 80 -h /var/www &
 server=$!
 wait "$server"

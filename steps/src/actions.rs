@@ -120,13 +120,7 @@ async fn container_health_fails(
     pod: String,
     one_of: String,
 ) {
-    let pod = if one_of.is_empty() {
-        world.pod((!pod.is_empty()).then_some(pod.as_str()))
-    } else {
-        let first = world.pods.first().cloned().expect("pods were applied");
-        world.chosen = Some(first.clone());
-        first
-    };
+    let pod = pick(world, &pod, &one_of);
     let run = world.started();
     let status = run.engine.status(&pod).expect("the pod exists");
     let ip = status.pod_ip.clone().expect("the pod has an IP");
@@ -147,11 +141,31 @@ async fn kill_process(world: &mut PodlifeWorld, container: String, pod: String) 
         .unwrap_or_else(|e| panic!("cannot kill {container}: {e}"));
 }
 
-#[when(regex = r#"^the file "([^"]+)" is removed from container "([^"]+)"(?: of pod "([^"]+)")?$"#)]
-async fn remove_file(world: &mut PodlifeWorld, file: String, container: String, pod: String) {
-    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
+#[when(
+    regex = r#"^the file "([^"]+)" is removed from container "([^"]+)"(?: of pod "([^"]+)"|( in one of the pods))?$"#
+)]
+async fn remove_file(
+    world: &mut PodlifeWorld,
+    file: String,
+    container: String,
+    pod: String,
+    one_of: String,
+) {
+    let pod = pick(world, &pod, &one_of);
     let out = exec(world, &pod, &container, &["rm", "-f", &file]).await;
     assert_eq!(out.0, 0, "rm -f {file} in {container} failed: {}", out.1);
+}
+
+/// The pod a fault step names: `of pod "x"`, `in one of the pods` (the first, remembered as
+/// "that pod"), or the only one.
+fn pick(world: &mut PodlifeWorld, pod: &str, one_of: &str) -> String {
+    if one_of.is_empty() {
+        world.pod((!pod.is_empty()).then_some(pod))
+    } else {
+        let first = world.pods.first().cloned().expect("pods were applied");
+        world.chosen = Some(first.clone());
+        first
+    }
 }
 
 /// Runs `command` in the container's current instance: (exit code, output).

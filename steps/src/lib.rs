@@ -13,6 +13,7 @@ pub mod assertions;
 pub mod duration;
 pub mod run;
 pub mod setup;
+pub mod traffic;
 mod validation;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,8 @@ pub struct PodlifeWorld {
     pub deleted_at: Option<Duration>,
     /// The pod a step picked among a workload's ("one of the pods"), for "that pod".
     pub chosen: Option<String>,
+    /// The answers to the last requests sent to a Service.
+    pub answers: Vec<traffic::Answer>,
 }
 
 impl std::fmt::Debug for Run {
@@ -69,6 +72,7 @@ impl PodlifeWorld {
             pods: Vec::new(),
             deleted_at: None,
             chosen: None,
+            answers: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use cucumber::tag::Ext as _;
 use cucumber::writer::Stats as _;
 use cucumber::{World as _, WriterExt as _, event, gherkin, writer};
 use podlife::conformance::{self, Outcome, Verdict};
@@ -58,6 +59,7 @@ fn tags<'a>(feature: &'a gherkin::Feature, scenario: &'a gherkin::Scenario) -> V
 /// Whether the scenario runs in this pass.
 fn runs_in(pass: RuntimeKind, feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> bool {
     let tags = tags(feature, scenario);
+
     if tags.contains(&"static") {
         return pass == RuntimeKind::Process;
     }
@@ -144,6 +146,10 @@ async fn run_pass(pass: RuntimeKind) -> bool {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let features = repository_root().join("features");
+    // `--name` and `--tags` would replace the runtime filter below; apply them inside it.
+    let mut cli = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::parsed();
+    let name_filter = cli.re_filter.take();
+    let tags_filter = cli.tags_filter.take();
     let result = PodlifeWorld::cucumber()
         .max_concurrent_scenarios(concurrency)
         .before(|feature, _, scenario, world| {
@@ -188,8 +194,21 @@ async fn run_pass(pass: RuntimeKind) -> bool {
                 .normalized(),
         )
         .fail_on_skipped()
-        .filter_run(features, move |feature, _, scenario| {
+        .with_cli(cli)
+        .filter_run(features, move |feature, rule, scenario| {
             runs_in(pass, feature, scenario)
+                && name_filter
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(&scenario.name))
+                && tags_filter.as_ref().is_none_or(|tags| {
+                    tags.eval(
+                        feature
+                            .tags
+                            .iter()
+                            .chain(rule.iter().flat_map(|r| &r.tags))
+                            .chain(scenario.tags.iter()),
+                    )
+                })
         })
         .await;
     result.execution_has_failed()

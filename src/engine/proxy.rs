@@ -1,0 +1,182 @@
+//! A Service's proxy, as kube-proxy's userspace mode did it: an address of the Service's own
+//! on loopback (its "cluster IP"), one listener per Service port, and each accepted
+//! connection carried to one ready endpoint, round robin. With no ready endpoint, a
+//! connection is closed at once (a client sees the connection reset or an empty reply).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use super::endpoints::Endpoint;
+
+/// Where the current endpoints of the Service come from.
+pub type EndpointSource = Arc<dyn Fn() -> Vec<Endpoint> + Send + Sync>;
+
+/// One listening Service port.
+pub struct PortProxy {
+    /// The Service port's name, if it has one.
+    pub name: Option<String>,
+    pub port: i32,
+    /// Where clients connect.
+    pub address: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for PortProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Listens on `ip:port` (any free port when that one cannot be had, e.g. below 1024 without
+/// the privilege) and carries each connection to the next ready endpoint's target port for
+/// this Service port. Call it within a tokio runtime.
+pub fn listen(
+    ip: IpAddr,
+    name: Option<String>,
+    port: i32,
+    endpoints: EndpointSource,
+) -> std::io::Result<PortProxy> {
+    let wanted = u16::try_from(port).unwrap_or(0);
+    let listener = match std::net::TcpListener::bind((ip, wanted)) {
+        Ok(l) => l,
+        Err(_) => std::net::TcpListener::bind((ip, 0))?,
+    };
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    let address = listener.local_addr()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let port_name = name.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let ready: Vec<(String, u16)> = endpoints()
+                .into_iter()
+                .filter(|e| e.ready)
+                .filter_map(|e| {
+                    let target = e
+                        .ports
+                        .iter()
+                        .find(|p| p.port == port && p.name == port_name)?
+                        .target;
+                    Some((e.ip, target))
+                })
+                .collect();
+            if ready.is_empty() {
+                // No ready endpoint: close at once.
+                drop(client);
+                continue;
+            }
+            let (ip, target) = ready[next.fetch_add(1, Ordering::Relaxed) % ready.len()].clone();
+            tokio::spawn(carry(client, ip, target));
+        }
+    });
+    Ok(PortProxy {
+        name,
+        port,
+        address,
+        task,
+    })
+}
+
+/// Copies both ways between the client and the endpoint until either side closes.
+async fn carry(mut client: TcpStream, ip: String, port: u16) {
+    let Ok(ip) = ip.parse::<IpAddr>() else {
+        return;
+    };
+    let Ok(mut upstream) = TcpStream::connect((ip, port)).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = upstream.set_nodelay(true);
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+/// A loopback address for a Service, away from 127.0.0.x and from the process runtime's
+/// pod addresses (127.16–250.x.y): 127.251–254.x.y.
+pub fn cluster_ip() -> IpAddr {
+    IpAddr::from([
+        127,
+        fastrand::u8(251..=254),
+        fastrand::u8(..),
+        fastrand::u8(1..=254),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::endpoints::EndpointPort;
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers each connection with its name and closes.
+    async fn greeter(name: &'static str) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = s.write_all(name.as_bytes()).await;
+            }
+        });
+        addr
+    }
+
+    fn endpoint(pod: &str, addr: SocketAddr, ready: bool) -> Endpoint {
+        Endpoint {
+            pod: pod.into(),
+            ip: addr.ip().to_string(),
+            ready,
+            serving: ready,
+            terminating: false,
+            ports: vec![EndpointPort {
+                name: None,
+                port: 80,
+                target: addr.port(),
+            }],
+        }
+    }
+
+    async fn ask(addr: SocketAddr) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out).await;
+        out
+    }
+
+    #[tokio::test]
+    async fn round_robin_over_ready_endpoints_and_closed_without_any() {
+        let (a, b, c) = (greeter("a").await, greeter("b").await, greeter("c").await);
+        let current = Arc::new(Mutex::new(vec![
+            endpoint("a", a, true),
+            endpoint("b", b, true),
+            endpoint("c", c, false),
+        ]));
+        let source = current.clone();
+        let proxy = listen(
+            IpAddr::from([127, 0, 0, 1]),
+            None,
+            80,
+            Arc::new(move || source.lock().unwrap().clone()),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(ask(proxy.address).await);
+        }
+        seen.sort();
+        assert_eq!(seen, ["a", "a", "b", "b"], "c is not ready");
+        current
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .for_each(|e| e.ready = false);
+        assert_eq!(
+            ask(proxy.address).await,
+            "",
+            "no ready endpoint: closed at once"
+        );
+    }
+}
