@@ -141,3 +141,55 @@ Feature: Services: endpoints follow readiness
     Then every request was answered
     And the requests were answered by 2 different pods
     And that pod answered none of them
+
+  Scenario: a rolling shutdown: the terminating pod gets no new connections during its preStop
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 2
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 1
+              lifecycle:
+                preStop:
+                  sleep:
+                    seconds: 10
+      """
+    When it is applied
+    Then service "web" has 2 ready endpoints within 20s
+    When one of the pods is deleted
+    Then that pod is not among the ready endpoints of service "web" within 1s
+    When 20 HTTP requests are sent to service "web"
+    Then every request was answered
+    And the requests were answered by 1 different pod
+    And that pod answered none of them
+    And that pod left service "web" before preStop finished

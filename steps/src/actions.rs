@@ -83,6 +83,20 @@ fn delete(world: &mut PodlifeWorld, pod: String, grace: String) {
         .unwrap_or_else(|e| panic!("cannot delete {pod}: {e}"));
 }
 
+#[when(
+    regex = r#"^one of the pods is deleted(?: with (?:--grace-period[= ]|(?:a )?grace period (?:of )?)(\d+)s?)?$"#
+)]
+fn delete_one(world: &mut PodlifeWorld, grace: String) {
+    let pod = pick(world, "", "one of the pods");
+    let grace = (!grace.is_empty()).then(|| grace.parse().expect("digits"));
+    world.deleted_at = Some(world.started().engine.log().elapsed());
+    world
+        .started()
+        .engine
+        .delete(&pod, grace)
+        .unwrap_or_else(|e| panic!("cannot delete {pod}: {e}"));
+}
+
 #[when(regex = r"^(\S+) pass(?:es)?$")]
 async fn time_passes(world: &mut PodlifeWorld, manifest: String) {
     tokio::time::sleep(world.wall(duration::of(&manifest))).await;

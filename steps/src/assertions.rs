@@ -870,9 +870,18 @@ async fn ready_count_within(
         .await;
 }
 
-#[then(regex = r#"^the pod left service "([^"]+)" before (preStop|postStart) finished$"#)]
-fn left_before_hook(world: &mut PodlifeWorld, service: String, hook: String) {
-    let pod = world.pod(None);
+#[then(
+    regex = r#"^(the pod|that pod|pod "[^"]+") left service "([^"]+)" before (preStop|postStart) finished$"#
+)]
+async fn left_before_hook(world: &mut PodlifeWorld, pod: String, service: String, hook: String) {
+    let pod = world.subject(&pod);
+    world
+        .within(SIGNAL_PATIENCE, &format!("{pod} to finish"), |w| {
+            w.records()
+                .iter()
+                .any(|r| r.pod == pod && matches!(r.observation(), Some(Observation::PodFinished)))
+        })
+        .await;
     let kind = if hook == "preStop" {
         HookKind::PreStop
     } else {
