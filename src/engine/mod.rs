@@ -46,7 +46,10 @@ type Pods = Arc<Mutex<BTreeMap<String, PodEntry>>>;
 struct Services {
     specs: BTreeMap<String, Service>,
     endpoints: BTreeMap<String, Vec<endpoints::Endpoint>>,
-    /// Pods that began terminating, and pods that are gone (from the log).
+    /// From the log, which the controller follows (a pod's status is published just after
+    /// its records): Ready and phase per pod, pods that began terminating, pods gone.
+    ready: BTreeMap<String, bool>,
+    phase: BTreeMap<String, String>,
     terminating: std::collections::BTreeSet<String>,
     gone: std::collections::BTreeSet<String>,
     controller: Option<JoinHandle<()>>,
@@ -292,6 +295,12 @@ fn note(services: &mut Services, record: &Record) {
         Some(Observation::PodFinished) => {
             services.gone.insert(record.pod.clone());
         }
+        Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+            services.ready.insert(record.pod.clone(), *status);
+        }
+        Some(Observation::PhaseChanged { phase }) => {
+            services.phase.insert(record.pod.clone(), phase.clone());
+        }
         _ => {}
     }
 }
@@ -309,12 +318,12 @@ fn sync_endpoints(pods: &Pods, services: &Mutex<Services>, log: &EventLog) {
                     labels: entry.labels.clone(),
                     ports: entry.ports.clone(),
                     ip: status.pod_ip.clone(),
-                    phase: status.phase.clone().unwrap_or_default(),
-                    ready: status
-                        .conditions
-                        .iter()
-                        .flatten()
-                        .any(|c| c.type_ == "Ready" && c.status == "True"),
+                    phase: services
+                        .phase
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| status.phase.clone().unwrap_or_default()),
+                    ready: services.ready.get(name).copied().unwrap_or(false),
                     terminating: services.terminating.contains(name),
                     gone: services.gone.contains(name),
                 }
