@@ -41,9 +41,9 @@ Feature: Liveness probes
     And container "app" has restarted 1 time within 10s
     And the pod is Running within 10s
 
-  Scenario: a tcpSocket liveness probe keeps a listening container running
-    The seed's liveness-tcp example, with testapp listening: every probe connects, so the
-    container is never restarted (a broken tcpSocket probe would restart it after 4s).
+  Scenario: a tcpSocket liveness probe restarts a container whose port stops listening
+    testapp closes its TCP listener while unhealthy (--tcp-follows-health); its HTTP port
+    (8081) takes the fault.
     Given the manifest:
       """
       apiVersion: v1
@@ -54,7 +54,9 @@ Feature: Liveness probes
         containers:
         - name: app
           image: podlife/testapp:1
-          command: ["testapp", "--tcp", "8080"]
+          command: ["testapp", "--tcp", "8080", "--http", "8081", "--tcp-follows-health"]
+          ports:
+          - containerPort: 8081
           livenessProbe:
             tcpSocket:
               port: 8080
@@ -63,4 +65,7 @@ Feature: Liveness probes
       """
     When it is applied
     Then the pod is Running within 20s
-    And container "app" is never restarted for at least 10s
+    And container "app" is never restarted for at least 6s
+    When the health endpoint of container "app" starts failing
+    Then there is an event "Unhealthy" with message "connect: connection refused" within 10s
+    And container "app" has restarted 1 time within 10s

@@ -25,6 +25,7 @@ exists), until a /health/* toggle, which fixes it from then on. HTTP /healthz, g
 (services \"\" and --grpc-service) all follow it.
 
 TCP (with --tcp): each connection is logged, gets \"hello from <name>\\n\" and is closed.
+With --tcp-follows-health the listener is closed while unhealthy (connections are refused).
 
 Signals: SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1 and SIGUSR2 are logged. SIGTERM and SIGINT
 (unless --ignore-sigterm) close the listeners, wait --drain, log \"exit\" and exit with
@@ -93,6 +94,11 @@ pub struct Args {
     /// Healthy only while PATH exists (checked on every health query and every 50 ms)
     #[arg(long, env = "TESTAPP_HEALTH_FILE", value_name = "PATH")]
     pub health_file: Option<PathBuf>,
+
+    /// Close the TCP listener while unhealthy and listen again when healthy (so that a
+    /// tcpSocket probe sees the health); the environment variable takes true/false
+    #[arg(long, env = "TESTAPP_TCP_FOLLOWS_HEALTH", value_parser = clap::builder::BoolishValueParser::new())]
+    pub tcp_follows_health: bool,
 
     /// Log SIGTERM and SIGINT but keep running (only SIGKILL stops it); the environment
     /// variable takes true/false, 1/0, yes/no, on/off

@@ -33,6 +33,8 @@ pub struct App {
     pub log: Arc<EventLog>,
     pub health: Arc<Health>,
     pub backend: Option<String>,
+    /// `--tcp-follows-health`.
+    pub tcp_follows_health: bool,
 }
 
 /// Completes once shutdown has begun (the servers then drop their listeners).
@@ -218,6 +220,7 @@ async fn run(args: Args, start: Instant) -> Result<std::convert::Infallible, Str
         log: log.clone(),
         health,
         backend: args.backend.clone(),
+        tcp_follows_health: args.tcp_follows_health,
     });
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     if let Some(listener) = http_listener {

@@ -1,4 +1,5 @@
-//! The TCP greeter: logs each connection, writes `hello from <name>\n` and closes it.
+//! The TCP greeter: logs each connection, writes `hello from <name>\n` and closes it. With
+//! `--tcp-follows-health` it stops listening while unhealthy, so connections are refused.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +13,36 @@ use crate::App;
 
 /// Accepts connections until shutdown, then drops the listener.
 pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
-    let port = listener.local_addr().map_or(0, |a| a.port());
+    let addr = listener.local_addr().ok();
+    let port = addr.map_or(0, |a| a.port());
+    let mut listener = Some(listener);
+    let mut health = app.health.subscribe();
     loop {
+        if app.tcp_follows_health {
+            let healthy = app.health.current();
+            if !healthy && listener.is_some() {
+                listener = None;
+                app.log.log("tcp-listener", &[("open", Value::from(false))]);
+            } else if healthy && listener.is_none() {
+                listener = match addr {
+                    Some(addr) => TcpListener::bind(addr).await.ok(),
+                    None => None,
+                };
+                app.log
+                    .log("tcp-listener", &[("open", Value::from(listener.is_some()))]);
+            }
+        }
+        let Some(open) = &listener else {
+            tokio::select! {
+                changed = health.changed() => if changed.is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                },
+                () = crate::stopping(&mut shutdown) => break,
+            }
+            continue;
+        };
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = open.accept() => match accepted {
                 Ok((mut stream, peer)) => {
                     app.log.log(
                         "tcp",
@@ -28,6 +55,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
                     });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            changed = health.changed(), if app.tcp_follows_health => if changed.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             },
             () = crate::stopping(&mut shutdown) => break,
         }

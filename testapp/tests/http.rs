@@ -283,3 +283,31 @@ fn tcp_greets_and_logs() {
     assert_eq!(logged["port"], port);
     assert!(logged["peer"].as_str().unwrap().starts_with("127.0.0.1:"));
 }
+
+#[test]
+fn tcp_listener_follows_health_when_asked() {
+    let app = TestApp::spawn(&["--http", "0", "--tcp", "0", "--tcp-follows-health"]);
+    let port = app.http_port();
+    let tcp = app.port("tcp");
+    assert!(connect(tcp).is_ok(), "listening while healthy");
+    assert_eq!(
+        request(port, "POST", "/health/unhealthy").unwrap().status,
+        200
+    );
+    eventually(PATIENCE, "the listener closed", || connect(tcp).is_err());
+    assert_eq!(
+        request(port, "POST", "/health/healthy").unwrap().status,
+        200
+    );
+    eventually(PATIENCE, "the listener open again", || connect(tcp).is_ok());
+    let events: Vec<Value> = app
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "tcp-listener")
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        (&events[0]["open"], &events[1]["open"]),
+        (&Value::from(false), &Value::from(true))
+    );
+}
