@@ -193,3 +193,50 @@ Feature: Services: endpoints follow readiness
     And the requests were answered by 1 different pod
     And that pod answered none of them
     And that pod left service "web" before preStop finished
+
+  Scenario: TCP connections through the service are spread over the ready pods
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: greeter
+      spec:
+        selector:
+          app: greeter
+        ports:
+        - name: tcp
+          port: 9000
+          targetPort: greet
+      ---
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata:
+        name: greeter
+      spec:
+        replicas: 2
+        selector:
+          matchLabels:
+            app: greeter
+        template:
+          metadata:
+            labels:
+              app: greeter
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--tcp", "9000"]
+              ports:
+              - name: greet
+                containerPort: 9000
+              readinessProbe:
+                tcpSocket:
+                  port: greet
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "greeter" has 2 ready endpoints within 20s
+    When 10 TCP connections are made to service "greeter"
+    Then every connection was answered
+    And the connections were answered by 2 different pods

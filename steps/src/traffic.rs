@@ -3,6 +3,7 @@
 //!
 //! ```gherkin
 //! When 30 HTTP requests are sent to service "web"
+//! When 10 TCP connections are made to service "db"
 //! Then every request was answered
 //! And the requests were answered by 5 different pods
 //! And that pod answered none of them
@@ -45,6 +46,32 @@ async fn send_requests(world: &mut PodlifeWorld, count: usize, service: String) 
     world.answers = answers;
 }
 
+#[when(regex = r#"^(\d+) TCP connections? (?:is|are) made to service "([^"]+)"$"#)]
+async fn open_connections(world: &mut PodlifeWorld, count: usize, service: String) {
+    use tokio::io::AsyncReadExt;
+    let addresses = world.started().engine.service_addresses(&service);
+    let (_, _, address) = *addresses
+        .first()
+        .unwrap_or_else(|| panic!("service {service:?} has no port to connect to"));
+    let mut answers = Vec::new();
+    for _ in 0..count {
+        let answer = async {
+            let mut stream = tokio::net::TcpStream::connect(address)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut text = String::new();
+            tokio::time::timeout(Duration::from_secs(3), stream.read_to_string(&mut text))
+                .await
+                .map_err(|_| "no answer within 3 s".to_owned())?
+                .map_err(|e| e.to_string())?;
+            greeting(&text).ok_or_else(|| format!("no `hello from <pod>` in {text:?}"))
+        }
+        .await;
+        answers.push(answer);
+    }
+    world.answers = answers;
+}
+
 /// The pod named in `hello from <pod>` (testapp's greeting; the web:apache page has it too).
 fn greeting(body: &str) -> Option<String> {
     let rest = &body[body.find("hello from ")? + "hello from ".len()..];
@@ -80,7 +107,7 @@ impl PodlifeWorld {
     }
 }
 
-#[then(regex = r"^every request was answered$")]
+#[then(regex = r"^every (?:request|connection) was answered$")]
 fn every_answered(world: &mut PodlifeWorld) {
     if world.answered().len() != world.answers.len() || world.answers.is_empty() {
         world.fail(&format!(
@@ -90,7 +117,7 @@ fn every_answered(world: &mut PodlifeWorld) {
     }
 }
 
-#[then(regex = r"^no request was answered$")]
+#[then(regex = r"^no (?:request|connection) was answered$")]
 fn none_answered(world: &mut PodlifeWorld) {
     if !world.answered().is_empty() {
         world.fail(&format!(
@@ -100,7 +127,7 @@ fn none_answered(world: &mut PodlifeWorld) {
     }
 }
 
-#[then(regex = r"^the requests were answered by (\d+) different pods?$")]
+#[then(regex = r"^the (?:requests|connections) were answered by (\d+) different pods?$")]
 fn answered_by(world: &mut PodlifeWorld, count: usize) {
     let mut pods = world.answered();
     pods.sort();
