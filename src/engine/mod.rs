@@ -183,16 +183,20 @@ impl Engine {
             let (pods, state, log) = (self.pods.clone(), self.services.clone(), self.log.clone());
             services.controller = Some(tokio::spawn(async move {
                 loop {
-                    sync_endpoints(&pods, &state, &log);
-                    match updates.recv().await {
+                    // Only what can change an endpoint: not every probe attempt and event.
+                    let relevant = match updates.recv().await {
                         Ok(record) => note(&mut state.lock().expect("engine state"), &record),
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                             let mut s = state.lock().expect("engine state");
                             for record in log.records() {
                                 note(&mut s, &record);
                             }
+                            true
                         }
                         Err(_) => return,
+                    };
+                    if relevant {
+                        sync_endpoints(&pods, &state, &log);
                     }
                 }
             }));
@@ -286,8 +290,9 @@ impl Engine {
     }
 }
 
-/// Keeps from the log what the endpoints depend on and the pods' status does not say.
-fn note(services: &mut Services, record: &Record) {
+/// Keeps from the log what the endpoints depend on and the pods' status does not say;
+/// whether the record can change an endpoint (conditions follow the pod IP's assignment).
+fn note(services: &mut Services, record: &Record) -> bool {
     match record.observation() {
         Some(Observation::Terminating { .. }) => {
             services.terminating.insert(record.pod.clone());
@@ -295,14 +300,17 @@ fn note(services: &mut Services, record: &Record) {
         Some(Observation::PodFinished) => {
             services.gone.insert(record.pod.clone());
         }
-        Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
-            services.ready.insert(record.pod.clone(), *status);
+        Some(Observation::ConditionChanged { condition, status }) => {
+            if condition == "Ready" {
+                services.ready.insert(record.pod.clone(), *status);
+            }
         }
         Some(Observation::PhaseChanged { phase }) => {
             services.phase.insert(record.pod.clone(), phase.clone());
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 /// Recomputes every Service's endpoints and records what changed, per pod.

@@ -58,36 +58,29 @@ async fn apply(world: &mut PodlifeWorld) {
             .apply_service(service.service)
             .unwrap_or_else(|e| panic!("cannot apply a service: {e}"));
     }
-    let mut names = Vec::new();
+    let mut applied = Vec::new();
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         run.engine
-            .apply(pod)
+            .apply(pod.clone())
             .unwrap_or_else(|e| panic!("cannot apply pod {name}: {e}"));
-        names.push(name);
+        applied.push((name, pod));
     }
-    world.pods.extend(names);
+    for (name, pod) in applied {
+        world.pods.push(name.clone());
+        world.applied.insert(name, pod);
+    }
 }
 
 #[when(
-    regex = r#"^(?:the pod|pod "([^"]+)") is deleted(?: with (?:--grace-period[= ]|(?:a )?grace period (?:of )?)(\d+)s?)?$"#
+    regex = r#"^(the pod|one of the pods|pod "[^"]+") is deleted(?: with (?:--grace-period[= ]|(?:a )?grace period (?:of )?)(\d+)s?)?$"#
 )]
-fn delete(world: &mut PodlifeWorld, pod: String, grace: String) {
-    let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
-    let grace = (!grace.is_empty()).then(|| grace.parse().expect("digits"));
-    world.deleted_at = Some(world.started().engine.log().elapsed());
-    world
-        .started()
-        .engine
-        .delete(&pod, grace)
-        .unwrap_or_else(|e| panic!("cannot delete {pod}: {e}"));
-}
-
-#[when(
-    regex = r#"^one of the pods is deleted(?: with (?:--grace-period[= ]|(?:a )?grace period (?:of )?)(\d+)s?)?$"#
-)]
-fn delete_one(world: &mut PodlifeWorld, grace: String) {
-    let pod = pick(world, "", "one of the pods");
+fn delete(world: &mut PodlifeWorld, subject: String, grace: String) {
+    let pod = if subject == "one of the pods" {
+        pick(world, "", &subject)
+    } else {
+        world.subject(&subject)
+    };
     let grace = (!grace.is_empty()).then(|| grace.parse().expect("digits"));
     world.deleted_at = Some(world.started().engine.log().elapsed());
     world
@@ -138,7 +131,7 @@ async fn container_health_fails(
     let run = world.started();
     let status = run.engine.status(&pod).expect("the pod exists");
     let ip = status.pod_ip.clone().expect("the pod has an IP");
-    let port = http_port(world, &container);
+    let port = http_port(world, &pod, &container);
     http_post(&format!("http://{ip}:{port}/health/unhealthy")).await;
 }
 
@@ -224,21 +217,19 @@ pub fn container_id(world: &PodlifeWorld, pod: &str, container: &str) -> Contain
     )
 }
 
-/// The port a container's httpGet probes use, or its first declared port.
-fn http_port(world: &PodlifeWorld, container: &str) -> u16 {
-    let (_, text) = world.manifest.as_ref().expect("a manifest");
-    let report = load_reader("manifest", text.as_bytes());
-    let plan = expand(&report.manifests, &mut NameRng::with_seed(1));
-    let spec = plan
-        .pods
-        .first()
-        .and_then(|p| p.pod.spec.clone())
-        .expect("a pod");
+/// The port a container's httpGet probes use, or its first declared port (from the pod as it
+/// was applied, overrides included).
+fn http_port(world: &PodlifeWorld, pod: &str, container: &str) -> u16 {
+    let spec = world
+        .applied
+        .get(pod)
+        .and_then(|p| p.spec.as_ref())
+        .unwrap_or_else(|| panic!("pod {pod} was not applied by this scenario"));
     let c = spec
         .containers
         .iter()
         .find(|c| c.name == container)
-        .unwrap_or_else(|| panic!("no container {container}"));
+        .unwrap_or_else(|| panic!("no container {container} in {pod}"));
     let probe_port = [&c.readiness_probe, &c.liveness_probe, &c.startup_probe]
         .into_iter()
         .flatten()

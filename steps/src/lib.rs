@@ -45,6 +45,8 @@ pub struct PodlifeWorld {
     pub run: Option<Run>,
     /// The pods applied, in order.
     pub pods: Vec<String>,
+    /// Each applied pod as it went to the engine (overrides included).
+    pub applied: std::collections::BTreeMap<String, k8s_openapi::api::core::v1::Pod>,
     /// When the last deletion was asked for (the engine's log clock).
     pub deleted_at: Option<Duration>,
     /// The pod a step picked among a workload's ("one of the pods"), for "that pod".
@@ -70,6 +72,7 @@ impl PodlifeWorld {
             overrides: Vec::new(),
             run: None,
             pods: Vec::new(),
+            applied: Default::default(),
             deleted_at: None,
             chosen: None,
             answers: Vec::new(),

@@ -163,19 +163,10 @@ fn command_override_block(world: &mut PodlifeWorld, container: String, step: &St
     });
 }
 
-/// An HTTP server that records every request (testapp), reachable as `name`.
-#[given(regex = r#"^a monitor "([^"]+)"(?: on port (\d+))?$"#)]
-async fn monitor(world: &mut PodlifeWorld, name: String, port: String) {
-    let port = port.parse().unwrap_or(80);
-    let run = world.run().await;
-    run.start_fixture(&name, port, &[])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// A service the app depends on, healthy until a step makes it fail (testapp).
-#[given(regex = r#"^a backend "([^"]+)"(?: on port (\d+))?$"#)]
-async fn backend(world: &mut PodlifeWorld, name: String, port: String) {
+/// An HTTP server (testapp) reachable as `name`: a monitor records every request; a backend
+/// is healthy until a step makes it fail. Both are the same program.
+#[given(regex = r#"^a (?:monitor|backend) "([^"]+)"(?: on port (\d+))?$"#)]
+async fn http_fixture(world: &mut PodlifeWorld, name: String, port: String) {
     let port = port.parse().unwrap_or(80);
     let run = world.run().await;
     run.start_fixture(&name, port, &[])
