@@ -114,7 +114,7 @@ async fn main() {
     let report = analyze(Source::new("bench.yaml", yaml));
     let plan = expand(&report.manifests, &mut NameRng::with_seed(1));
     for service in plan.services {
-        engine.apply_service(service.service).unwrap();
+        engine.apply_service(service.service).await.unwrap();
     }
     for pod in pods(yaml) {
         engine.apply(pod).unwrap();

@@ -240,3 +240,129 @@ Feature: Services: endpoints follow readiness
     When 10 TCP connections are made to service "greeter"
     Then every connection was answered
     And the connections were answered by 2 different pods
+
+  Scenario: a pod reaches a Service by its DNS name, and only while the Service has a ready pod
+    The frontend is Ready while GET http://backend/ through the Service answers. The backend
+    keeps serving "/" when its readiness fails, so the frontend can only lose it by the
+    Service dropping the backend from its endpoints.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: backend
+      spec:
+        selector:
+          app: backend
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: backend
+        labels:
+          app: backend
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080"]
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            periodSeconds: 1
+            failureThreshold: 1
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: frontend
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080", "--backend", "http://backend.default.svc.cluster.local/"]
+          readinessProbe:
+            httpGet:
+              path: /backend
+              port: 8080
+            periodSeconds: 1
+            failureThreshold: 1
+      """
+    When it is applied
+    Then pod "frontend" is Ready within 20s
+    When the health endpoint of container "app" of pod "backend" starts failing
+    Then pod "backend" is not among the ready endpoints of service "backend" within 10s
+    And pod "frontend" is not Ready within 10s
+    And there is an event "Unhealthy" with message "Readiness probe failed: HTTP probe failed with statuscode: 503" within 1s
+    When the health endpoint of container "app" of pod "backend" recovers
+    Then pod "backend" is among the ready endpoints of service "backend" within 10s
+    And pod "frontend" is Ready within 10s
+
+  Scenario: a pod finds the Services that existed when it started in its environment
+    As the kubelet does (enableServiceLinks): BACKEND_SERVICE_HOST, BACKEND_SERVICE_PORT and
+    the Docker-link variables, usable as $(VAR) in the command.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: backend
+      spec:
+        selector:
+          app: backend
+        ports:
+        - name: http
+          port: 80
+          targetPort: 8080
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: backend
+        labels:
+          app: backend
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080"]
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            periodSeconds: 1
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: frontend
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080", "--backend", "http://$(BACKEND_SERVICE_HOST):$(BACKEND_SERVICE_PORT_HTTP)/"]
+          readinessProbe:
+            httpGet:
+              path: /backend
+              port: 8080
+            periodSeconds: 1
+        - name: env
+          image: busybox
+          command: ["sh", "-c", "env > /data/env; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+          volumeMounts:
+          - name: data
+            mountPath: /data
+        volumes:
+        - name: data
+          emptyDir: {}
+      """
+    When it is applied
+    Then pod "frontend" is Ready within 20s
+    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_SERVICE_PORT=80"
+    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_SERVICE_PORT_HTTP=80"
+    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_PORT_80_TCP_PROTO=tcp"
+    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_PORT=tcp://"

@@ -212,7 +212,8 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
     }
     for service in services {
         let name = service.service.metadata.name.clone().unwrap_or_default();
-        if let Err(e) = engine.apply_service(service.service) {
+        let service_namespace = service.service.metadata.namespace.clone();
+        if let Err(e) = engine.apply_service(service.service).await {
             eprintln!("podlife: {e}");
             continue;
         }
@@ -223,6 +224,11 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
                     "service {name} port {port}{label}: {address} (e.g. curl http://{address}/)"
                 );
             }
+            let namespace = service_namespace.as_deref().unwrap_or("default");
+            println!(
+                "service {name}: pods reach it as {}",
+                crate::engine::service_dns_names(&name, namespace).join(", ")
+            );
         }
     }
     let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();

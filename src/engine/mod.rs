@@ -11,6 +11,7 @@ pub mod events;
 pub mod handlers;
 pub mod prober;
 pub mod proxy;
+pub mod service_env;
 pub mod spec;
 pub mod status;
 pub mod timeline;
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
 use crate::probe::hosts::Hosts;
-use crate::runtime::ContainerRuntime;
+use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
 use worker::{Msg, PodWorker};
 
@@ -53,8 +54,42 @@ struct Services {
     terminating: std::collections::BTreeSet<String>,
     gone: std::collections::BTreeSet<String>,
     controller: Option<JoinHandle<()>>,
-    /// Each Service's listening ports.
+    /// Each Service's address and listening ports.
+    addresses: BTreeMap<String, ServiceAddress>,
     proxies: BTreeMap<String, Vec<proxy::PortProxy>>,
+}
+
+impl Services {
+    /// The variables a pod in `namespace` gets for the Services there (`enableServiceLinks`).
+    fn env(&self, namespace: &str) -> Vec<(String, String)> {
+        let links: Vec<service_env::ServiceLink> = self
+            .specs
+            .iter()
+            .filter(|(_, s)| s.metadata.namespace.as_deref().unwrap_or("default") == namespace)
+            .map(|(name, _)| service_env::ServiceLink {
+                name: name.clone(),
+                ports: self
+                    .proxies
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (p.name.clone(), p.address))
+                    .collect(),
+            })
+            .collect();
+        service_env::from_services(&links)
+    }
+}
+
+/// The names a Service answers to in its pods: `web`, `web.default`, `web.default.svc` and
+/// `web.default.svc.cluster.local` (cluster DNS with the pods' search path).
+pub fn service_dns_names(name: &str, namespace: &str) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        format!("{name}.{namespace}"),
+        format!("{name}.{namespace}.svc"),
+        format!("{name}.{namespace}.svc.cluster.local"),
+    ]
 }
 
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
@@ -120,6 +155,13 @@ impl Engine {
             .flat_map(|s| s.containers.iter())
             .flat_map(|c| c.ports.clone().unwrap_or_default())
             .collect();
+        let spec = pod.spec.clone().unwrap_or_default();
+        let service_env = if spec.enable_service_links == Some(false) {
+            Vec::new()
+        } else {
+            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+            self.services.lock().expect("engine state").env(namespace)
+        };
         let worker = PodWorker::new(
             pod,
             self.runtime.clone(),
@@ -128,7 +170,8 @@ impl Engine {
             rx,
             status_tx,
             self.hosts.clone(),
-        );
+        )
+        .with_service_env(service_env);
         let task = tokio::spawn(worker.run());
         pods.insert(
             name,
@@ -145,19 +188,35 @@ impl Engine {
 
     /// Starts keeping the endpoints of `service` (named): the pods its selector matches, as
     /// they become ready, unready, terminating and gone. Each change is an
-    /// [`Observation::Endpoint`] on the pod's timeline.
-    pub fn apply_service(&self, service: Service) -> Result<(), String> {
+    /// [`Observation::Endpoint`] on the pod's timeline. The Service gets an address from the
+    /// runtime, with a proxy listening on each of its ports, and its DNS names resolve there
+    /// for hooks, probes and pods applied after it (their `/etc/hosts`), which also get its
+    /// environment variables.
+    pub async fn apply_service(&self, service: Service) -> Result<(), String> {
         let name = service
             .metadata
             .name
             .clone()
             .ok_or_else(|| "a service needs a name".to_owned())?;
-        let mut services = self.services.lock().expect("engine state");
-        if services.specs.contains_key(&name) {
+        let exists = || {
+            let services = self.services.lock().expect("engine state");
+            services.specs.contains_key(&name)
+        };
+        if exists() {
             return Err(format!("service {name} already exists"));
         }
-        // A proxy per Service port, on an address of the Service's own.
-        let ip = proxy::cluster_ip();
+        let namespace = service
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let names = service_dns_names(&name, &namespace);
+        let address = self
+            .runtime
+            .create_service_address(&names)
+            .await
+            .map_err(|e| format!("cannot give service {name} an address: {e}"))?;
+        // A proxy per Service port.
         let mut proxies = Vec::new();
         for port in service.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
             let state = self.services.clone();
@@ -168,10 +227,28 @@ impl Engine {
                     .map(|s| s.endpoints.get(&key).cloned().unwrap_or_default())
                     .unwrap_or_default()
             });
-            let listening = proxy::listen(ip, port.name.clone(), port.port, source)
-                .map_err(|e| format!("cannot listen for service {name} port {}: {e}", port.port))?;
-            proxies.push(listening);
+            match proxy::listen(&address, port.name.clone(), port.port, source) {
+                Ok(listening) => proxies.push(listening),
+                Err(e) => {
+                    drop(proxies);
+                    let _ = self.runtime.remove_service_address(&address).await;
+                    return Err(format!(
+                        "cannot listen for service {name} port {}: {e}",
+                        port.port
+                    ));
+                }
+            }
         }
+        if exists() {
+            drop(proxies);
+            let _ = self.runtime.remove_service_address(&address).await;
+            return Err(format!("service {name} already exists"));
+        }
+        for dns_name in &names {
+            self.hosts.alias(dns_name, address.ip);
+        }
+        let mut services = self.services.lock().expect("engine state");
+        services.addresses.insert(name.clone(), address);
         services.proxies.insert(name.clone(), proxies);
         services.specs.insert(name, service);
         if services.controller.is_none() {

@@ -1,7 +1,8 @@
 //! A Service's proxy, as kube-proxy's userspace mode did it: an address of the Service's own
-//! on loopback (its "cluster IP"), one listener per Service port, and each accepted
-//! connection carried to one ready endpoint, round robin. With no ready endpoint, a
-//! connection is closed at once (a client sees the connection reset or an empty reply).
+//! (its "cluster IP", which the runtime provides: see [`ServiceAddress`]), one listener per
+//! Service port, and each accepted connection carried to one ready endpoint, round robin.
+//! With no ready endpoint, a connection is closed at once (a client sees the connection reset
+//! or an empty reply).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use super::endpoints::Endpoint;
+use crate::runtime::{ServiceAddress, netns};
 
 /// Where the current endpoints of the Service come from.
 pub type EndpointSource = Arc<dyn Fn() -> Vec<Endpoint> + Send + Sync>;
@@ -31,19 +33,20 @@ impl Drop for PortProxy {
     }
 }
 
-/// Listens on `ip:port` (any free port when that one cannot be had, e.g. below 1024 without
-/// the privilege) and carries each connection to the next ready endpoint's target port for
-/// this Service port. Call it within a tokio runtime.
+/// Listens on the Service's address at `port` (any free port when that one cannot be had,
+/// e.g. below 1024 without the privilege) and carries each connection to the next ready
+/// endpoint's target port for this Service port. Call it within a tokio runtime.
 pub fn listen(
-    ip: IpAddr,
+    service: &ServiceAddress,
     name: Option<String>,
     port: i32,
     endpoints: EndpointSource,
 ) -> std::io::Result<PortProxy> {
     let wanted = u16::try_from(port).unwrap_or(0);
-    let listener = match std::net::TcpListener::bind((ip, wanted)) {
+    let netns = service.netns.as_deref();
+    let listener = match netns::bind_tcp(netns, (service.ip, wanted).into()) {
         Ok(l) => l,
-        Err(_) => std::net::TcpListener::bind((ip, 0))?,
+        Err(_) => netns::bind_tcp(netns, (service.ip, 0).into())?,
     };
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
@@ -92,17 +95,6 @@ async fn carry(mut client: TcpStream, ip: String, port: u16) {
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-}
-
-/// A loopback address for a Service, away from 127.0.0.x and from the process runtime's
-/// pod addresses (127.16–250.x.y): 127.251–254.x.y.
-pub fn cluster_ip() -> IpAddr {
-    IpAddr::from([
-        127,
-        fastrand::u8(251..=254),
-        fastrand::u8(..),
-        fastrand::u8(1..=254),
-    ])
 }
 
 #[cfg(test)]
@@ -156,7 +148,11 @@ mod tests {
         ]));
         let source = current.clone();
         let proxy = listen(
-            IpAddr::from([127, 0, 0, 1]),
+            &ServiceAddress {
+                id: "test".into(),
+                ip: IpAddr::from([127, 0, 0, 1]),
+                netns: None,
+            },
             None,
             80,
             Arc::new(move || source.lock().unwrap().clone()),

@@ -21,6 +21,7 @@ use super::backoff::Backoff;
 use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
 use super::handlers::{self, Target};
 use super::prober::{Gates, ProbeWorker};
+use super::service_env;
 use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
 use super::status::{self, Conditions, ContainerView, PodView, State, Terminated};
 use crate::probe::hosts::Hosts;
@@ -99,6 +100,8 @@ pub struct PodWorker {
     log: EventLog,
     /// The engine's host names, for httpGet/tcpSocket handlers that name a host.
     hosts: Hosts,
+    /// The variables of the Services that existed when the pod was applied.
+    service_env: Vec<(String, String)>,
     policy: RestartPolicy,
     slots: Vec<Slot>,
     sandbox: Option<Sandbox>,
@@ -126,6 +129,12 @@ pub struct PodWorker {
 }
 
 impl PodWorker {
+    /// Gives the pod's containers these Service variables (before their own `env`).
+    pub fn with_service_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.service_env = env;
+        self
+    }
+
     pub fn new(
         pod: Pod,
         runtime: Arc<dyn ContainerRuntime>,
@@ -191,6 +200,7 @@ impl PodWorker {
         Self {
             policy: RestartPolicy::of(&spec),
             hosts,
+            service_env: Vec::new(),
             pod,
             name,
             namespace,
@@ -651,12 +661,13 @@ impl PodWorker {
         if let State::Terminated(t) = &slot.view.state {
             slot.view.last_terminated = Some(t.clone());
         }
-        let env: Vec<(String, String)> = container
+        let own: Vec<(String, String)> = container
             .env
             .iter()
             .flatten()
             .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
             .collect();
+        let env = service_env::merge(&self.service_env, &own);
         let expand = |list: &Option<Vec<String>>| -> Vec<String> {
             list.iter()
                 .flatten()

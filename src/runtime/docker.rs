@@ -33,7 +33,7 @@ use nix::sys::signal::Signal;
 
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
-    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
+    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
 };
 use crate::images;
 use crate::probe::hosts::Hosts;
@@ -55,6 +55,8 @@ pub struct DockerRuntime {
     network: String,
     state_dir: PathBuf,
     options: DockerOptions,
+    /// Services get addresses on the run's network (see `create_service_address`).
+    services_in_network: bool,
     sandboxes: Mutex<HashMap<String, PodInfo>>,
     containers: Mutex<HashMap<ContainerId, ContainerInfo>>,
 }
@@ -122,6 +124,9 @@ impl DockerRuntime {
             network,
             state_dir,
             options,
+            services_in_network: nix::unistd::geteuid().is_root()
+                && std::env::var_os("DOCKER_HOST")
+                    .is_none_or(|h| h.to_string_lossy().starts_with("unix://")),
             sandboxes: Mutex::new(HashMap::new()),
             containers: Mutex::new(HashMap::new()),
         })
@@ -180,6 +185,11 @@ impl DockerRuntime {
 
     /// Starts a created container and returns its address on the run's network.
     async fn start_on_network(&self, id: &str, what: &str) -> Result<IpAddr> {
+        Ok(self.start_and_inspect(id, what).await?.0)
+    }
+
+    /// Starts a created container: its address on the run's network and its process id.
+    async fn start_and_inspect(&self, id: &str, what: &str) -> Result<(IpAddr, Option<i64>)> {
         self.docker
             .start_container(id, None)
             .await
@@ -189,13 +199,15 @@ impl DockerRuntime {
             .inspect_container(id, None)
             .await
             .map_err(|e| docker_error(&format!("cannot inspect {what}"), e))?;
-        inspect
+        let pid = inspect.state.and_then(|s| s.pid).filter(|pid| *pid > 0);
+        let ip = inspect
             .network_settings
             .and_then(|n| n.networks)
             .and_then(|n| n.get(&self.network).cloned())
             .and_then(|e| e.ip_address)
             .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| RuntimeError(format!("{what} got no address")))
+            .ok_or_else(|| RuntimeError(format!("{what} got no address")))?;
+        Ok((ip, pid))
     }
 
     /// The harness's shared directories, bind-mounted at the same paths.
@@ -400,6 +412,18 @@ fn parse_signal(name: &str) -> Option<Signal> {
 impl ContainerRuntime for DockerRuntime {
     fn name(&self) -> &'static str {
         "docker"
+    }
+
+    fn notices(&self) -> Vec<String> {
+        if self.services_in_network {
+            return Vec::new();
+        }
+        vec![
+            "docker runtime: Services listen on this machine's loopback, which pods cannot reach \
+             (giving them addresses on the pods' network needs root and a Docker engine on this \
+             machine)"
+                .to_owned(),
+        ]
     }
 
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
@@ -804,6 +828,90 @@ impl ContainerRuntime for DockerRuntime {
             .await;
         if let Some((file, _)) = info.and_then(|i| i.termination) {
             let _ = std::fs::remove_file(file);
+        }
+        Ok(())
+    }
+
+    /// A Service sandbox: a pause container on the run's network under the Service's names
+    /// (Docker's resolver answers them in every pod), whose address is the Service's. The
+    /// engine's proxy binds its listeners inside the sandbox's network namespace, so pods and
+    /// this machine reach the Service at one address. Entering the namespace needs root and a
+    /// Docker engine on this machine; without them the Service gets a loopback address, which
+    /// only this machine reaches (said at start-up).
+    async fn create_service_address(&self, names: &[String]) -> Result<ServiceAddress> {
+        if !self.services_in_network {
+            return Ok(super::loopback_service_address());
+        }
+        self.ensure_image(images::PAUSE_IMAGE).await?;
+        let first = names.first().map_or("service", String::as_str);
+        let sandbox = self
+            .docker
+            .create_container(
+                Some(
+                    CreateContainerOptionsBuilder::default()
+                        .name(&format!(
+                            "podlife-service-{first}-{}-{:08x}",
+                            self.run,
+                            fastrand::u32(..)
+                        ))
+                        .build(),
+                ),
+                ContainerCreateBody {
+                    image: Some(images::PAUSE_IMAGE.to_owned()),
+                    labels: Some(self.labels()),
+                    host_config: Some(HostConfig {
+                        network_mode: Some(self.network.clone()),
+                        ..Default::default()
+                    }),
+                    networking_config: Some(NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(
+                            self.network.clone(),
+                            EndpointSettings {
+                                aliases: Some(names.to_vec()),
+                                ..Default::default()
+                            },
+                        )])),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| docker_error("cannot create the service sandbox", e))?;
+        let address = match self
+            .start_and_inspect(&sandbox.id, "the service sandbox")
+            .await
+        {
+            Ok((ip, Some(pid))) => {
+                let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+                // Entering it works here (same PID namespace as the Docker engine's)?
+                match super::netns::bind_tcp(Some(&netns), (ip, 0).into()) {
+                    Ok(_) => Ok(ServiceAddress {
+                        id: sandbox.id.clone(),
+                        ip,
+                        netns: Some(netns),
+                    }),
+                    Err(e) => Err(format!("cannot enter its network namespace: {e}")),
+                }
+            }
+            Ok((_, None)) => Err("its process id is unknown".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        match address {
+            Ok(address) => Ok(address),
+            Err(why) => {
+                let _ = self.remove_container(&ContainerId(sandbox.id)).await;
+                tracing::warn!(
+                    "service {first}: {why}; it listens on this machine's loopback, which pods cannot reach"
+                );
+                Ok(super::loopback_service_address())
+            }
+        }
+    }
+
+    async fn remove_service_address(&self, address: &ServiceAddress) -> Result<()> {
+        if address.netns.is_some() {
+            self.remove_container(&ContainerId(address.id.clone()))
+                .await?;
         }
         Ok(())
     }

@@ -6,9 +6,11 @@
 //! simulated runtime fit the same trait.
 
 pub mod docker;
+pub mod netns;
 pub mod process;
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,6 +33,18 @@ pub struct Sandbox {
     pub id: String,
     /// The pod IP: probes and httpGet hooks go here.
     pub ip: IpAddr,
+}
+
+/// A Service's virtual address (its "cluster IP"), which the runtime provides so that pods and
+/// this machine both reach it; the engine's proxy listens there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAddress {
+    /// The runtime's handle on it (Docker: the Service sandbox's container).
+    pub id: String,
+    pub ip: IpAddr,
+    /// The network namespace (a `/proc/<pid>/ns/net` path) that listeners on `ip` must be
+    /// bound in; `None` for this process's own.
+    pub netns: Option<PathBuf>,
 }
 
 /// A volume mounted into a container.
@@ -186,4 +200,27 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// The last `lines` lines (at most `bytes` bytes) of the container's output.
     async fn logs_tail(&self, id: &ContainerId, lines: usize, bytes: usize) -> Result<String>;
     async fn remove_container(&self, id: &ContainerId) -> Result<()>;
+
+    /// An address for a Service that pods reach, also under `names` (its DNS names) where the
+    /// runtime has a resolver of its own; the engine adds the names to pods' `/etc/hosts`.
+    async fn create_service_address(&self, names: &[String]) -> Result<ServiceAddress>;
+    /// Gives the address back (listeners on it must be closed first).
+    async fn remove_service_address(&self, address: &ServiceAddress) -> Result<()>;
+}
+
+/// A loopback address for a Service, away from 127.0.0.x and from the process runtime's pod
+/// addresses (127.16–250.x.y): 127.251–254.x.y. Pods that share this machine's network (the
+/// process runtime) reach it as it is.
+pub fn loopback_service_address() -> ServiceAddress {
+    let ip = IpAddr::from([
+        127,
+        fastrand::u8(251..=254),
+        fastrand::u8(..),
+        fastrand::u8(1..=254),
+    ]);
+    ServiceAddress {
+        id: ip.to_string(),
+        ip,
+        netns: None,
+    }
 }

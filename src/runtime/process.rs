@@ -30,7 +30,7 @@ use tokio::sync::watch;
 
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
-    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec,
+    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
 };
 use crate::probe::hosts::Hosts;
 
@@ -557,6 +557,15 @@ impl ContainerRuntime for ProcessRuntime {
         {
             let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
         }
+        Ok(())
+    }
+
+    /// Pods share this machine's network: a loopback address of the Service's own.
+    async fn create_service_address(&self, _names: &[String]) -> Result<ServiceAddress> {
+        Ok(super::loopback_service_address())
+    }
+
+    async fn remove_service_address(&self, _address: &ServiceAddress) -> Result<()> {
         Ok(())
     }
 }

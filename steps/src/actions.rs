@@ -8,6 +8,7 @@
 //! When the backend fails
 //! When the backend recovers
 //! When the health endpoint of container "app" starts failing
+//! When the health endpoint of container "app" of pod "backend" recovers
 //! When the process of container "app" is killed
 //! When the file "/tmp/healthy" is removed from container "app"
 //! ```
@@ -56,6 +57,7 @@ async fn apply(world: &mut PodlifeWorld) {
     for service in plan.services {
         run.engine
             .apply_service(service.service)
+            .await
             .unwrap_or_else(|e| panic!("cannot apply a service: {e}"));
     }
     let mut applied = Vec::new();
@@ -116,23 +118,29 @@ async fn fixture_health(world: &mut PodlifeWorld, name: String, change: String) 
     http_post(&format!("{}{path}", fixture.url())).await;
 }
 
-/// A container's (testapp's) health endpoint starts failing: `/health/unhealthy` on the
-/// port its probes use.
+/// A container's (testapp's) health endpoint starts failing or recovers: `/health/unhealthy`
+/// or `/health/healthy` on the port its probes use.
 #[when(
-    regex = r#"^the health endpoint of container "([^"]+)"(?: of pod "([^"]+)"|( in one of the pods))? starts failing$"#
+    regex = r#"^the health endpoint of container "([^"]+)"(?: of pod "([^"]+)"|( in one of the pods))? (starts failing|recovers)$"#
 )]
-async fn container_health_fails(
+async fn container_health(
     world: &mut PodlifeWorld,
     container: String,
     pod: String,
     one_of: String,
+    change: String,
 ) {
     let pod = pick(world, &pod, &one_of);
     let run = world.started();
     let status = run.engine.status(&pod).expect("the pod exists");
     let ip = status.pod_ip.clone().expect("the pod has an IP");
     let port = http_port(world, &pod, &container);
-    http_post(&format!("http://{ip}:{port}/health/unhealthy")).await;
+    let path = if change == "recovers" {
+        "/health/healthy"
+    } else {
+        "/health/unhealthy"
+    };
+    http_post(&format!("http://{ip}:{port}{path}")).await;
 }
 
 #[when(regex = r#"^the process of container "([^"]+)"(?: of pod "([^"]+)")? is killed$"#)]
