@@ -78,3 +78,22 @@ Feature: Manifests pasted from articles are rejected with diagnostics a QA engin
     Then it is invalid with 1 error and 0 warnings
     And there is an error 'Unsupported value: "http"' at line 10, column 35
     And its help says "did you mean `HTTP`?"
+
+  Scenario: a stop signal without the pod's operating system
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: drainer
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          lifecycle:
+            stopSignal: SIGQUIT
+      """
+    When it is validated
+    Then it is invalid with 1 error and 0 warnings
+    And there is an error "may not be set for containers with empty `spec.os.name`" at line 10, column 7
+    And its help says "add `os: {name: linux}` to the pod spec"

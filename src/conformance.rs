@@ -19,6 +19,7 @@ pub const FEATURE_KEYS: &[&str] = &[
     "prestop",
     "deletion",
     "stopsignal",
+    "stop-signal-field",
     "liveness",
     "readiness",
     "startup",
@@ -49,6 +50,7 @@ pub const FEATURES: &[&str] = &[
     "preStop hooks: exec, httpGet, sleep; grace accounting; failure",
     "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0",
     "Image STOPSIGNAL",
+    "Container stop signal (lifecycle.stopSignal)",
     "Liveness probes",
     "Readiness probes",
     "Startup probes",
@@ -56,7 +58,7 @@ pub const FEATURES: &[&str] = &[
     "Restart policies and crash-loop back-off",
     "Termination messages",
     "activeDeadlineSeconds",
-    "Services: endpoints follow readiness",
+    "Services: endpoints follow readiness; traffic, names and variables in pods",
 ];
 
 /// What a test found on one runtime.

@@ -250,6 +250,54 @@ conformance! {
 }
 
 conformance! {
+    async fn lifecycle_stop_signal_replaces_sigterm(h, scale = 1.0, feature = "Container stop signal (lifecycle.stopSignal)") {
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: interrupted}
+    spec:
+      os: {name: linux}
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: app
+        image: podlife/testapp:1
+        command: ["$TESTAPP", "--log", "$OUT/app.log"]
+        lifecycle:
+          stopSignal: SIGINT
+    "#,
+        );
+        let pod = &pods[0];
+        let log = h.out.path().join("app.log");
+        h.until(Duration::from_secs(10), "testapp started", |_| {
+            testapp_events(&log).iter().any(|e| e["event"] == "start")
+        })
+        .await;
+        h.engine.delete(pod, None).unwrap();
+        h.until(Duration::from_secs(10), "pod finished", finished)
+            .await;
+        let records = h.records();
+        let sent: Vec<&str> = observed(&records, |o| matches!(o, Observation::SignalSent { .. }))
+            .iter()
+            .filter_map(|r| match r.observation() {
+                Some(Observation::SignalSent { signal }) => Some(signal.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, ["SIGINT"], "{}", timeline(&records));
+        let received: Vec<String> = testapp_events(&log)
+            .iter()
+            .filter(|e| e["event"] == "signal")
+            .map(|e| e["signal"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(received, ["SIGINT"], "what the container received");
+        let status = h.engine.status(pod).unwrap();
+        let state = status.container_statuses.unwrap()[0].state.clone().unwrap();
+        assert_eq!(state.terminated.unwrap().exit_code, 0, "it shut down on SIGINT by itself");
+    }
+}
+
+conformance! {
     async fn grace_period_zero_kills_at_once(h, scale = 1.0, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
         let pods = h.apply(
             r#"

@@ -950,12 +950,21 @@ impl PodWorker {
             let observe = |o: Observation| {
                 log.push(&pod, Some(&name), What::Observation(o));
             };
-            let stop_signal = runtime
-                .image_config(&container.image.clone().unwrap_or_default())
-                .await
-                .ok()
-                .and_then(|c| c.stop_signal)
-                .unwrap_or(Signal::SIGTERM);
+            // lifecycle.stopSignal, else the image's STOPSIGNAL, else SIGTERM (KEP-4960).
+            let stop_signal = match container
+                .lifecycle
+                .as_ref()
+                .and_then(|l| l.stop_signal.as_deref())
+                .and_then(crate::runtime::parse_signal)
+            {
+                Some(signal) => signal,
+                None => runtime
+                    .image_config(&container.image.clone().unwrap_or_default())
+                    .await
+                    .ok()
+                    .and_then(|c| c.stop_signal)
+                    .unwrap_or(Signal::SIGTERM),
+            };
             let kill_now = || async {
                 observe(Observation::SignalSent {
                     signal: Signal::SIGKILL.as_str().to_owned(),

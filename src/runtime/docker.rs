@@ -394,20 +394,6 @@ async fn reap_dead_owners(docker: &Docker) {
     }
 }
 
-/// A signal by Docker's name for it (`SIGTERM`, `TERM`, `15`).
-fn parse_signal(name: &str) -> Option<Signal> {
-    if let Ok(n) = name.parse::<i32>() {
-        return Signal::try_from(n).ok();
-    }
-    let name = name.trim().to_uppercase();
-    let full = if name.starts_with("SIG") {
-        name
-    } else {
-        format!("SIG{name}")
-    };
-    full.parse().ok()
-}
-
 #[async_trait]
 impl ContainerRuntime for DockerRuntime {
     fn name(&self) -> &'static str {
@@ -531,7 +517,7 @@ impl ContainerRuntime for DockerRuntime {
         Ok(ImageConfig {
             entrypoint: config.entrypoint.unwrap_or_default(),
             cmd: config.cmd.unwrap_or_default(),
-            stop_signal: config.stop_signal.as_deref().and_then(parse_signal),
+            stop_signal: config.stop_signal.as_deref().and_then(super::parse_signal),
         })
     }
 
@@ -914,18 +900,5 @@ impl ContainerRuntime for DockerRuntime {
                 .await?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_signal_names() {
-        assert_eq!(parse_signal("SIGQUIT"), Some(Signal::SIGQUIT));
-        assert_eq!(parse_signal("TERM"), Some(Signal::SIGTERM));
-        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("nope"), None);
     }
 }

@@ -115,6 +115,27 @@ pub struct ImageConfig {
     pub stop_signal: Option<Signal>,
 }
 
+/// A signal by name as images (`STOPSIGNAL`) and pod specs (`lifecycle.stopSignal`) give it:
+/// `SIGQUIT`, `QUIT` or `3`, with Linux's aliases (`SIGCLD`, `SIGPOLL`, `SIGIOT`). Real-time
+/// signals (`SIGRTMIN+n`) have no [`Signal`] and give `None`.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    if let Ok(n) = name.trim().parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let name = name.trim().to_uppercase();
+    let full = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    match full.as_str() {
+        "SIGCLD" => Some(Signal::SIGCHLD),
+        "SIGPOLL" => Some(Signal::SIGIO),
+        "SIGIOT" => Some(Signal::SIGABRT),
+        _ => full.parse().ok(),
+    }
+}
+
 /// The result of an exec that ran to its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
@@ -222,5 +243,20 @@ pub fn loopback_service_address() -> ServiceAddress {
         id: ip.to_string(),
         ip,
         netns: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal("SIGQUIT"), Some(Signal::SIGQUIT));
+        assert_eq!(parse_signal("TERM"), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("SIGPOLL"), Some(Signal::SIGIO));
+        assert_eq!(parse_signal("SIGRTMIN+1"), None);
+        assert_eq!(parse_signal("nope"), None);
     }
 }
