@@ -7,7 +7,44 @@ mod common;
 use std::time::Duration;
 
 use common::{build_test_image, events, finished, has_event, observed, testapp_events, timeline};
-use podlife::engine::{EventType, Observation};
+use podlife::engine::{EventType, Observation, Record};
+
+/// The signals the engine sent, in order.
+fn signals_sent(records: &[Record]) -> Vec<&str> {
+    observed(records, |o| matches!(o, Observation::SignalSent { .. }))
+        .iter()
+        .filter_map(|r| match r.observation() {
+            Some(Observation::SignalSent { signal }) => Some(signal.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits for the testapp of `pod` (logging to `$OUT/app.log`) to start, deletes the pod and
+/// waits until it has finished: the records, and the testapp's log.
+async fn delete_started_testapp(
+    h: &common::Harness,
+    pod: &str,
+) -> (Vec<Record>, std::path::PathBuf) {
+    let log = h.out.path().join("app.log");
+    h.until(Duration::from_secs(10), "testapp started", |_| {
+        testapp_events(&log).iter().any(|e| e["event"] == "start")
+    })
+    .await;
+    h.engine.delete(pod, None).unwrap();
+    h.until(Duration::from_secs(10), "pod finished", finished)
+        .await;
+    (h.records(), log)
+}
+
+/// The signals a testapp logged receiving, in order.
+fn signals_received(log: &std::path::Path) -> Vec<String> {
+    testapp_events(log)
+        .iter()
+        .filter(|e| e["event"] == "signal")
+        .map(|e| e["signal"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
 
 conformance! {
     async fn init_containers_run_in_order_and_share_a_volume(h, scale = 1.0, feature = "Init containers: in order, shared volumes, failure handling") {
@@ -223,28 +260,10 @@ conformance! {
     "#,
         );
         let pod = &pods[0];
-        let log = h.out.path().join("app.log");
-        h.until(Duration::from_secs(10), "testapp started", |_| {
-            testapp_events(&log).iter().any(|e| e["event"] == "start")
-        })
-        .await;
-        h.engine.delete(pod, None).unwrap();
-        h.until(Duration::from_secs(10), "pod finished", finished)
-            .await;
-        let records = h.records();
-        let sent: Vec<&str> = observed(&records, |o| matches!(o, Observation::SignalSent { .. }))
-            .iter()
-            .filter_map(|r| match r.observation() {
-                Some(Observation::SignalSent { signal }) => Some(signal.as_str()),
-                _ => None,
-            })
-            .collect();
+        let (records, log) = delete_started_testapp(&h, pod).await;
+        let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGQUIT", "SIGKILL"], "{}", timeline(&records));
-        let received: Vec<String> = testapp_events(&log)
-            .iter()
-            .filter(|e| e["event"] == "signal")
-            .map(|e| e["signal"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let received = signals_received(&log);
         assert_eq!(received, ["SIGQUIT"], "what the container received");
     }
 }
@@ -268,28 +287,10 @@ conformance! {
     "#,
         );
         let pod = &pods[0];
-        let log = h.out.path().join("app.log");
-        h.until(Duration::from_secs(10), "testapp started", |_| {
-            testapp_events(&log).iter().any(|e| e["event"] == "start")
-        })
-        .await;
-        h.engine.delete(pod, None).unwrap();
-        h.until(Duration::from_secs(10), "pod finished", finished)
-            .await;
-        let records = h.records();
-        let sent: Vec<&str> = observed(&records, |o| matches!(o, Observation::SignalSent { .. }))
-            .iter()
-            .filter_map(|r| match r.observation() {
-                Some(Observation::SignalSent { signal }) => Some(signal.as_str()),
-                _ => None,
-            })
-            .collect();
+        let (records, log) = delete_started_testapp(&h, pod).await;
+        let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGINT"], "{}", timeline(&records));
-        let received: Vec<String> = testapp_events(&log)
-            .iter()
-            .filter(|e| e["event"] == "signal")
-            .map(|e| e["signal"].as_str().unwrap_or_default().to_owned())
-            .collect();
+        let received = signals_received(&log);
         assert_eq!(received, ["SIGINT"], "what the container received");
         let status = h.engine.status(pod).unwrap();
         let state = status.container_statuses.unwrap()[0].state.clone().unwrap();
