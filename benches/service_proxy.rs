@@ -4,6 +4,10 @@
 //!    to one pod (a new connection per request, 8 clients at once; target ≥ 0.8×).
 //! 2. From a pod's Ready condition turning false (the engine knows) to its endpoint changing
 //!    (target < 10 ms).
+//!
+//! `SERVICE_PROXY_SERVE=SECONDS` only sets up the pods and the Service, prints the direct and
+//! the proxy address, and keeps them up that long, for a load generator in a process of its
+//! own, e.g. `wrk -t1 -c8 -d5s [-H 'Connection: close'] http://ADDRESS/`.
 
 mod common;
 
@@ -123,6 +127,18 @@ async fn main() {
     let proxy = engine.service_addresses("web")[0].2;
     let one = engine.endpoints("web").unwrap()[0].clone();
     let direct: SocketAddr = format!("{}:8080", one.ip).parse().unwrap();
+    // `SERVICE_PROXY_SERVE=SECONDS`: only set up the pods and the Service, print the
+    // addresses, and keep them up that long, for an out-of-process load generator (e.g. wrk).
+    if let Some(secs) = std::env::var("SERVICE_PROXY_SERVE")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        println!("direct http://{direct}/");
+        println!("proxy http://{proxy}/");
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        engine.shutdown(Some(0)).await;
+        return;
+    }
     rate(direct).await; // warm-up
     let straight = rate(direct).await;
     let through = rate(proxy).await;
