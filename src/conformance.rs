@@ -28,6 +28,7 @@ pub const FEATURE_KEYS: &[&str] = &[
     "termination-message",
     "deadline",
     "services",
+    "workloads",
 ];
 
 /// The feature a key names.
@@ -59,6 +60,7 @@ pub const FEATURES: &[&str] = &[
     "Termination messages",
     "activeDeadlineSeconds",
     "Services: endpoints follow readiness; traffic, names and variables in pods",
+    "Workload controllers: replacements, StatefulSet order, Jobs",
 ];
 
 /// What a test found on one runtime.

@@ -228,6 +228,49 @@ fn run_reports_a_pod_that_fails_by_itself() {
         .stdout(predicate::str::contains("Status:       Failed"));
 }
 
+/// A Job: `backoff_limit`, and a container that exits with `code`.
+fn job(backoff_limit: u32, code: u32) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: once}}\nspec:\n  backoffLimit: {backoff_limit}\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {{name: c, image: busybox, command: [sh, -c, 'exit {code}']}}\n"
+    )
+}
+
+#[test]
+fn run_ends_with_a_job_that_completes() {
+    podlife()
+        .args(["run", "-", "--time-scale", "0.1"])
+        .write_stdin(job(1, 0))
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "SuccessfulCreate     Created pod: once-",
+        ))
+        .stdout(predicate::str::contains(
+            "Completed            Job completed",
+        ));
+}
+
+#[test]
+fn run_retries_a_failing_job_and_fails_at_its_backoff_limit() {
+    let output = podlife()
+        .args(["run", "-", "--time-scale", "0.1"])
+        .write_stdin(job(1, 3))
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "BackoffLimitExceeded Job has reached the specified backoff limit",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let created = String::from_utf8_lossy(&output)
+        .matches("Created pod: once-")
+        .count();
+    assert_eq!(created, 2, "the first pod and one retry");
+}
+
 /// Starts `podlife run` on `yaml` (from stdin) and waits until its output contains `line`.
 fn spawn_run(
     yaml: &str,

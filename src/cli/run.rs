@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
 
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
 use crate::engine::{Engine, Observation, Record, What, timeline};
-use crate::manifest::expand::{self, PodPlan, ServicePlan};
+use crate::manifest::expand::{self, Plan, PodPlan};
 use crate::manifest::render::{self, TextStyle};
 use crate::manifest::{FileReport, Manifest, load_inputs};
 use crate::runtime::ContainerRuntime;
@@ -123,10 +123,11 @@ pub fn run(args: &RunArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    tokio.block_on(run_pods(args, plan.pods, plan.services))
+    tokio.block_on(run_pods(args, plan))
 }
 
-async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>) -> i32 {
+async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
+    let pods = plan.pods.clone();
     let hosts = crate::probe::hosts::Hosts::new();
     for spec in &args.hosts {
         match spec
@@ -210,10 +211,10 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
             }
         }
     }
-    for service in services {
+    for service in &plan.services {
         let name = service.service.metadata.name.clone().unwrap_or_default();
         let service_namespace = service.service.metadata.namespace.clone();
-        if let Err(e) = engine.apply_service(service.service).await {
+        if let Err(e) = engine.apply_service(service.service.clone()).await {
             eprintln!("podlife: {e}");
             continue;
         }
@@ -231,11 +232,20 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
             );
         }
     }
-    let names: Vec<String> = pods.iter().map(|p| p.name().to_owned()).collect();
-    for pod in &pods {
+    // Bare pods go to the engine; a workload's pods to its controller (ordered start,
+    // replacements, Job completions).
+    for pod in pods.iter().filter(|p| p.owner.is_none()) {
         if let Err(e) = engine.apply(pod.pod.clone()) {
             eprintln!("podlife: {e}");
         }
+    }
+    for workload in &plan.workloads {
+        let first = plan
+            .pods_of(workload)
+            .iter()
+            .map(|p| p.pod.clone())
+            .collect();
+        engine.apply_workload(workload.clone(), first);
     }
     // The `pod/container` column fits the longest name.
     let width = pods
@@ -254,6 +264,10 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
                 .map(move |c| p.name().len() + 1 + c.len())
         })
         .chain(monitors.iter().map(|(name, _)| name.len()))
+        .chain(plan.workloads.iter().filter_map(|w| {
+            let first = plan.pods_of(w).first()?.pod.clone();
+            Some(crate::engine::controller::workload_name(w, &first).len())
+        }))
         .max()
         .unwrap_or(0)
         .max(20);
@@ -269,12 +283,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
 
     let all_finished = {
         let engine = engine.clone();
-        let names = names.clone();
-        async move {
-            for name in &names {
-                engine.wait_finished(name).await;
-            }
-        }
+        async move { engine.wait_idle().await }
     };
     tokio::pin!(all_finished);
     let limit = async {
@@ -290,13 +299,13 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
             if text {
                 println!("--- time is up: deleting the pods");
             }
-            delete_all(&engine, &names, args.grace_period);
+            engine.delete_all(args.grace_period);
         }
         _ = tokio::signal::ctrl_c() => {
             if text {
                 println!("--- interrupted: deleting the pods (Ctrl-C again to kill at once)");
             }
-            delete_all(&engine, &names, args.grace_period);
+            engine.delete_all(args.grace_period);
         }
     }
     if !done {
@@ -306,7 +315,7 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
                 if text {
                     println!("--- killing the pods now");
                 }
-                delete_all(&engine, &names, Some(0));
+                engine.delete_all(Some(0));
                 all_finished.await;
             }
         }
@@ -315,15 +324,16 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
     tokio::time::sleep(Duration::from_millis(50)).await;
     printer.abort();
     let records = engine.log().records();
+    // Every pod that ran, the controllers' replacements included.
+    let names = engine.pods();
     let statuses: BTreeMap<String, PodStatus> = names
         .iter()
         .filter_map(|n| engine.status(n).map(|s| (n.clone(), s)))
         .collect();
     if text {
-        for plan in &pods {
-            let name = plan.name();
-            if let Some(status) = statuses.get(name) {
-                println!("{}", describe(plan, status, &records));
+        for name in &names {
+            if let (Some(plan), Some(status)) = (plan_of(name, &pods), statuses.get(name)) {
+                println!("{}", describe(&plan, status, &records));
             }
         }
     } else {
@@ -332,9 +342,25 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
             println!("{}", structured(&value, args.output));
         }
     }
-    if names
+    // A Job's pods fail and are retried: the Job's outcome is what counts.
+    let job_pods: Vec<&str> = records
         .iter()
-        .any(|name| failed_before_deletion(name, &records))
+        .filter(|r| r.pod.starts_with("job/"))
+        .filter_map(|r| match &r.what {
+            What::Event(e) if e.reason == "SuccessfulCreate" => {
+                e.message.strip_prefix("Created pod: ")
+            }
+            _ => None,
+        })
+        .collect();
+    let job_failed = records
+        .iter()
+        .any(|r| matches!(&r.what, What::Event(e) if e.reason == "BackoffLimitExceeded"));
+    if job_failed
+        || names
+            .iter()
+            .filter(|name| !job_pods.contains(&name.as_str()))
+            .any(|name| failed_before_deletion(name, &records))
     {
         EXIT_INVALID
     } else {
@@ -342,10 +368,17 @@ async fn run_pods(args: &RunArgs, pods: Vec<PodPlan>, services: Vec<ServicePlan>
     }
 }
 
-fn delete_all(engine: &Engine, names: &[String], grace: Option<i64>) {
-    for name in names {
-        let _ = engine.delete(name, grace);
-    }
+/// The plan of pod `name`, or for a controller's replacement the plan it was made from
+/// (the same name, or the same generated-name base), under its own name.
+fn plan_of(name: &str, pods: &[PodPlan]) -> Option<PodPlan> {
+    let base = |n: &str| n.rsplit_once('-').map(|(b, _)| b.to_owned());
+    let plan = pods.iter().find(|p| p.name() == name).or_else(|| {
+        pods.iter()
+            .find(|p| p.owner.is_some() && base(p.name()) == base(name))
+    })?;
+    let mut plan = plan.clone();
+    plan.pod.metadata.name = Some(name.to_owned());
+    Some(plan)
 }
 
 /// A pod that reached Failed before podlife deleted it (init failure under Never, a failed

@@ -6,6 +6,7 @@
 //! [`TimeScale`].
 
 pub mod backoff;
+pub mod controller;
 pub mod endpoints;
 pub mod events;
 pub mod handlers;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
+use crate::manifest::expand::WorkloadPlan;
 use crate::probe::hosts::Hosts;
 use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
@@ -34,7 +36,8 @@ use worker::{Msg, PodWorker};
 struct PodEntry {
     tx: mpsc::UnboundedSender<Msg>,
     status: watch::Receiver<PodStatus>,
-    task: Option<JoinHandle<()>>,
+    /// Turns true when the pod's worker is done (everything stopped and removed).
+    done: watch::Receiver<bool>,
     /// For Service selectors and named target ports.
     labels: BTreeMap<String, String>,
     ports: Vec<ContainerPort>,
@@ -60,6 +63,14 @@ struct Services {
 }
 
 impl Services {
+    /// Forgets what the log said of a pod (a new pod takes its name).
+    fn forget(&mut self, pod: &str) {
+        self.ready.remove(pod);
+        self.phase.remove(pod);
+        self.terminating.remove(pod);
+        self.gone.remove(pod);
+    }
+
     /// The variables a pod in `namespace` gets for the Services there (`enableServiceLinks`).
     fn env(&self, namespace: &str) -> Vec<(String, String)> {
         let links: Vec<service_env::ServiceLink> = self
@@ -92,13 +103,39 @@ pub fn service_dns_names(name: &str, namespace: &str) -> Vec<String> {
     ]
 }
 
-/// The engine: a runtime, a time scale, an event log and the pods it runs.
-pub struct Engine {
+/// Counts what is still at work (pod workers, controllers that may create pods) while it
+/// lives: [`Engine::wait_idle`] waits for the count to reach zero.
+struct Busy(Arc<watch::Sender<usize>>);
+
+impl Busy {
+    fn new(count: &Arc<watch::Sender<usize>>) -> Self {
+        count.send_modify(|n| *n += 1);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// What the engine's handle and its workload controllers share.
+#[derive(Clone)]
+struct Shared {
     runtime: Arc<dyn ContainerRuntime>,
     log: EventLog,
     pods: Pods,
     services: Arc<Mutex<Services>>,
     hosts: Hosts,
+    busy: Arc<watch::Sender<usize>>,
+}
+
+/// The engine: a runtime, a time scale, an event log and the pods it runs.
+pub struct Engine {
+    shared: Shared,
+    /// The workload controllers, stopped before the engine deletes everything.
+    controllers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -110,80 +147,49 @@ impl Engine {
     /// runtime writes it into each pod's `/etc/hosts`).
     pub fn with_hosts(runtime: Arc<dyn ContainerRuntime>, scale: TimeScale, hosts: Hosts) -> Self {
         Self {
-            runtime,
-            log: EventLog::new(scale),
-            pods: Pods::default(),
-            services: Arc::default(),
-            hosts,
+            shared: Shared {
+                runtime,
+                log: EventLog::new(scale),
+                pods: Pods::default(),
+                services: Arc::default(),
+                hosts,
+                busy: Arc::new(watch::channel(0).0),
+            },
+            controllers: Mutex::default(),
         }
     }
 
     /// The names this engine's hooks and probes resolve before the system's resolver (the
     /// node's `/etc/hosts`): add fixture servers here, such as the seed's `monitor.com`.
     pub fn hosts(&self) -> &Hosts {
-        &self.hosts
+        &self.shared.hosts
     }
 
     pub fn log(&self) -> &EventLog {
-        &self.log
+        &self.shared.log
     }
 
     pub fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
-        &self.runtime
+        &self.shared.runtime
     }
 
-    /// Starts running `pod` (named, with a uid: see [`crate::manifest::expand`]).
+    /// Starts running `pod` (named, with a uid: see [`crate::manifest::expand`]). A pod whose
+    /// worker is done may be applied again under its name (a StatefulSet's replacement).
     pub fn apply(&self, pod: Pod) -> Result<(), String> {
-        let name = pod
-            .metadata
-            .name
-            .clone()
-            .ok_or_else(|| "a pod needs a name".to_owned())?;
-        let mut pods = self.pods.lock().expect("engine state");
-        if pods.contains_key(&name) {
-            return Err(format!("pod {name} already exists"));
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (status_tx, status_rx) = watch::channel(PodStatus {
-            phase: Some("Pending".into()),
-            ..PodStatus::default()
+        self.shared.apply(pod)
+    }
+
+    /// Starts `workload`'s controller with its first pods (`pods`, as planned): it creates
+    /// them as its kind does (a StatefulSet one after another), then replaces deleted and
+    /// failed pods and runs a Job to completion; see [`controller`].
+    pub fn apply_workload(&self, workload: WorkloadPlan, pods: Vec<Pod>) {
+        let busy = Busy::new(&self.shared.busy);
+        let shared = self.shared.clone();
+        let task = tokio::spawn(async move {
+            let _busy = busy;
+            controller::keep(&shared, workload, pods).await;
         });
-        let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let ports = pod
-            .spec
-            .iter()
-            .flat_map(|s| s.containers.iter())
-            .flat_map(|c| c.ports.clone().unwrap_or_default())
-            .collect();
-        let spec = pod.spec.clone().unwrap_or_default();
-        let service_env = if spec.enable_service_links == Some(false) {
-            Vec::new()
-        } else {
-            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-            self.services.lock().expect("engine state").env(namespace)
-        };
-        let worker = PodWorker::new(
-            pod,
-            self.runtime.clone(),
-            self.log.clone(),
-            tx.clone(),
-            rx,
-            status_tx,
-            self.hosts.clone(),
-        )
-        .with_service_env(service_env);
-        let task = tokio::spawn(worker.run());
-        pods.insert(
-            name,
-            PodEntry {
-                tx,
-                status: status_rx,
-                task: Some(task),
-                labels,
-                ports,
-            },
-        );
-        Ok(())
+        self.controllers.lock().expect("engine state").push(task);
     }
 
     /// Starts keeping the endpoints of `service` (named): the pods its selector matches, as
@@ -199,7 +205,7 @@ impl Engine {
             .clone()
             .ok_or_else(|| "a service needs a name".to_owned())?;
         let exists = || {
-            let services = self.services.lock().expect("engine state");
+            let services = self.shared.services.lock().expect("engine state");
             services.specs.contains_key(&name)
         };
         if exists() {
@@ -212,6 +218,7 @@ impl Engine {
             .unwrap_or_else(|| "default".into());
         let names = service_dns_names(&name, &namespace);
         let address = self
+            .shared
             .runtime
             .create_service_address(&names)
             .await
@@ -219,7 +226,7 @@ impl Engine {
         // A proxy per Service port.
         let mut proxies = Vec::new();
         for port in service.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
-            let state = self.services.clone();
+            let state = self.shared.services.clone();
             let key = name.clone();
             let source: proxy::EndpointSource = Arc::new(move || {
                 state
@@ -231,7 +238,7 @@ impl Engine {
                 Ok(listening) => proxies.push(listening),
                 Err(e) => {
                     drop(proxies);
-                    let _ = self.runtime.remove_service_address(&address).await;
+                    let _ = self.shared.runtime.remove_service_address(&address).await;
                     return Err(format!(
                         "cannot listen for service {name} port {}: {e}",
                         port.port
@@ -241,23 +248,27 @@ impl Engine {
         }
         if exists() {
             drop(proxies);
-            let _ = self.runtime.remove_service_address(&address).await;
+            let _ = self.shared.runtime.remove_service_address(&address).await;
             return Err(format!("service {name} already exists"));
         }
         for dns_name in &names {
-            self.hosts.alias(dns_name, address.ip);
+            self.shared.hosts.alias(dns_name, address.ip);
         }
-        let mut services = self.services.lock().expect("engine state");
+        let mut services = self.shared.services.lock().expect("engine state");
         services.addresses.insert(name.clone(), address);
         services.proxies.insert(name.clone(), proxies);
         services.specs.insert(name, service);
         if services.controller.is_none() {
             // What happened before the controller started.
-            for record in self.log.records() {
+            for record in self.shared.log.records() {
                 note(&mut services, &record);
             }
-            let mut updates = self.log.subscribe();
-            let (pods, state, log) = (self.pods.clone(), self.services.clone(), self.log.clone());
+            let mut updates = self.shared.log.subscribe();
+            let (pods, state, log) = (
+                self.shared.pods.clone(),
+                self.shared.services.clone(),
+                self.shared.log.clone(),
+            );
             services.controller = Some(tokio::spawn(async move {
                 loop {
                     // Only what can change an endpoint: not every probe attempt and event.
@@ -279,13 +290,13 @@ impl Engine {
             }));
         }
         drop(services);
-        sync_endpoints(&self.pods, &self.services, &self.log);
+        sync_endpoints(&self.shared.pods, &self.shared.services, &self.shared.log);
         Ok(())
     }
 
     /// The current endpoints of a Service.
     pub fn endpoints(&self, service: &str) -> Option<Vec<endpoints::Endpoint>> {
-        let services = self.services.lock().expect("engine state");
+        let services = self.shared.services.lock().expect("engine state");
         services
             .specs
             .contains_key(service)
@@ -297,7 +308,7 @@ impl Engine {
         &self,
         service: &str,
     ) -> Vec<(Option<String>, i32, std::net::SocketAddr)> {
-        let services = self.services.lock().expect("engine state");
+        let services = self.shared.services.lock().expect("engine state");
         services
             .proxies
             .get(service)
@@ -309,12 +320,72 @@ impl Engine {
 
     /// Names of the Services applied so far.
     pub fn services(&self) -> Vec<String> {
-        let services = self.services.lock().expect("engine state");
+        let services = self.shared.services.lock().expect("engine state");
         services.specs.keys().cloned().collect()
     }
 
     /// Names of the pods applied so far.
     pub fn pods(&self) -> Vec<String> {
+        self.shared.pod_names()
+    }
+
+    /// Deletes a pod gracefully; `grace` (manifest seconds) overrides the pod's
+    /// `terminationGracePeriodSeconds`, and 0 kills at once. A workload's controller replaces
+    /// it, as on a cluster.
+    pub fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
+        self.shared.delete(pod, grace)
+    }
+
+    /// The current status of a pod.
+    pub fn status(&self, pod: &str) -> Option<PodStatus> {
+        let pods = self.shared.pods.lock().expect("engine state");
+        pods.get(pod).map(|e| e.status.borrow().clone())
+    }
+
+    /// Follows a pod's status.
+    pub fn watch(&self, pod: &str) -> Option<watch::Receiver<PodStatus>> {
+        let pods = self.shared.pods.lock().expect("engine state");
+        pods.get(pod).map(|e| e.status.clone())
+    }
+
+    /// Waits until a pod's worker has finished (everything stopped and removed).
+    pub async fn wait_finished(&self, pod: &str) {
+        let done = {
+            let pods = self.shared.pods.lock().expect("engine state");
+            pods.get(pod).map(|e| e.done.clone())
+        };
+        if let Some(mut done) = done {
+            let _ = done.wait_for(|d| *d).await;
+        }
+    }
+
+    /// Waits until nothing is at work: every pod has finished and no controller will create
+    /// another (a finished Job; replica controllers keep their pods until [`Engine::delete_all`]).
+    pub async fn wait_idle(&self) {
+        let mut busy = self.shared.busy.subscribe();
+        let _ = busy.wait_for(|n| *n == 0).await;
+    }
+
+    /// Stops the workload controllers (nothing is replaced from now on) and deletes every
+    /// pod with `grace`.
+    pub fn delete_all(&self, grace: Option<i64>) {
+        for controller in self.controllers.lock().expect("engine state").drain(..) {
+            controller.abort();
+        }
+        for name in self.pods() {
+            let _ = self.delete(&name, grace);
+        }
+    }
+
+    /// Deletes everything (with `grace`) and waits until all has finished.
+    pub async fn shutdown(&self, grace: Option<i64>) {
+        self.delete_all(grace);
+        self.wait_idle().await;
+    }
+}
+
+impl Shared {
+    fn pod_names(&self) -> Vec<String> {
         self.pods
             .lock()
             .expect("engine state")
@@ -323,47 +394,73 @@ impl Engine {
             .collect()
     }
 
-    /// Deletes a pod gracefully; `grace` (manifest seconds) overrides the pod's
-    /// `terminationGracePeriodSeconds`, and 0 kills at once.
-    pub fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
+    fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
         let pods = self.pods.lock().expect("engine state");
         let entry = pods.get(pod).ok_or_else(|| format!("no pod {pod}"))?;
         let _ = entry.tx.send(Msg::Delete { grace });
         Ok(())
     }
 
-    /// The current status of a pod.
-    pub fn status(&self, pod: &str) -> Option<PodStatus> {
-        let pods = self.pods.lock().expect("engine state");
-        pods.get(pod).map(|e| e.status.borrow().clone())
-    }
-
-    /// Follows a pod's status.
-    pub fn watch(&self, pod: &str) -> Option<watch::Receiver<PodStatus>> {
-        let pods = self.pods.lock().expect("engine state");
-        pods.get(pod).map(|e| e.status.clone())
-    }
-
-    /// Waits until a pod's worker has finished (everything stopped and removed).
-    pub async fn wait_finished(&self, pod: &str) {
-        let task = {
-            let mut pods = self.pods.lock().expect("engine state");
-            pods.get_mut(pod).and_then(|e| e.task.take())
+    fn apply(&self, pod: Pod) -> Result<(), String> {
+        let name = pod
+            .metadata
+            .name
+            .clone()
+            .ok_or_else(|| "a pod needs a name".to_owned())?;
+        let mut pods = self.pods.lock().expect("engine state");
+        if let Some(existing) = pods.get(&name) {
+            if !*existing.done.borrow() {
+                return Err(format!("pod {name} already exists"));
+            }
+            // A new pod under a finished one's name: the endpoints start afresh for it.
+            self.services.lock().expect("engine state").forget(&name);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (status_tx, status_rx) = watch::channel(PodStatus {
+            phase: Some("Pending".into()),
+            ..PodStatus::default()
+        });
+        let (done_tx, done_rx) = watch::channel(false);
+        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let spec = pod.spec.clone().unwrap_or_default();
+        let ports = spec
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.clone().unwrap_or_default())
+            .collect();
+        let service_env = if spec.enable_service_links == Some(false) {
+            Vec::new()
+        } else {
+            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+            self.services.lock().expect("engine state").env(namespace)
         };
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-    }
-
-    /// Deletes every pod (with `grace`) and waits until all have finished.
-    pub async fn shutdown(&self, grace: Option<i64>) {
-        let names = self.pods();
-        for name in &names {
-            let _ = self.delete(name, grace);
-        }
-        for name in &names {
-            self.wait_finished(name).await;
-        }
+        let worker = PodWorker::new(
+            pod,
+            self.runtime.clone(),
+            self.log.clone(),
+            tx.clone(),
+            rx,
+            status_tx,
+            self.hosts.clone(),
+        )
+        .with_service_env(service_env);
+        let busy = Busy::new(&self.busy);
+        tokio::spawn(async move {
+            worker.run().await;
+            let _ = done_tx.send(true);
+            drop(busy);
+        });
+        pods.insert(
+            name,
+            PodEntry {
+                tx,
+                status: status_rx,
+                done: done_rx,
+                labels,
+                ports,
+            },
+        );
+        Ok(())
     }
 }
 
@@ -444,9 +541,15 @@ fn sync_endpoints(pods: &Pods, services: &Mutex<Services>, log: &EventLog) {
 }
 
 impl Drop for Engine {
-    /// The endpoints controller follows the log forever; it ends with its engine.
+    /// The endpoints and workload controllers follow the log forever; they end with their
+    /// engine.
     fn drop(&mut self) {
-        if let Ok(mut services) = self.services.lock() {
+        if let Ok(mut controllers) = self.controllers.lock() {
+            for controller in controllers.drain(..) {
+                controller.abort();
+            }
+        }
+        if let Ok(mut services) = self.shared.services.lock() {
             if let Some(controller) = services.controller.take() {
                 controller.abort();
             }

@@ -2,8 +2,9 @@
 //!
 //! podlife has one node and no API server, so the controllers' first step is done here, once:
 //! replicas × template with Kubernetes' names (`web-0` for a StatefulSet, `web-5d9c7b6f4-x2kqz`
-//! for a Deployment), labels and owner references. Keeping replica counts afterwards (replacing
-//! failed Job pods, …) is the engine's job.
+//! for a Deployment), labels and owner references. What each controller does afterwards
+//! (ordered start, replacing deleted and failed pods, Job completions and back-off) is said by
+//! a [`WorkloadPlan`] and done by the engine (`engine::controller`).
 
 use std::collections::BTreeMap;
 
@@ -53,11 +54,52 @@ pub struct ServicePlan {
     pub origin: Origin,
 }
 
+/// How a workload's controller keeps its pods after the first ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "policy", rename_all = "camelCase")]
+pub enum Policy {
+    /// ReplicaSet, ReplicationController, Deployment (its ReplicaSet) and DaemonSet (one node):
+    /// the pods that are neither terminating nor finished are kept at their number, a
+    /// replacement with a new name for each one that is.
+    Replicas,
+    /// StatefulSet: one pod per ordinal, replaced under the same name once the old one is
+    /// gone. `OrderedReady` (the default) creates ordinal n+1 only once n is Running and
+    /// Ready; `Parallel` creates them all at once.
+    Ordinals { ordered: bool },
+    /// Job: `completions` pods must succeed, at most `parallelism` run at once; a failed pod
+    /// is replaced after the back-off (10 s, doubling, at most 6 min) until more than
+    /// `backoffLimit` have failed.
+    Job {
+        completions: u32,
+        parallelism: u32,
+        backoff_limit: u32,
+        indexed: bool,
+    },
+}
+
+/// A workload whose pods a controller keeps: the pods of the plan whose `owner` it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkloadPlan {
+    pub owner: Owner,
+    pub policy: Policy,
+}
+
 /// Everything a set of manifests asks to run.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub pods: Vec<PodPlan>,
     pub services: Vec<ServicePlan>,
+    pub workloads: Vec<WorkloadPlan>,
+}
+
+impl Plan {
+    /// The first pods of `workload`, in order.
+    pub fn pods_of(&self, workload: &WorkloadPlan) -> Vec<&PodPlan> {
+        self.pods
+            .iter()
+            .filter(|p| p.owner.as_ref() == Some(&workload.owner))
+            .collect()
+    }
 }
 
 /// Expands validated manifests into pods and services; `rng` makes the random name suffixes
@@ -106,6 +148,10 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
             }
             Object::Deployment(d) => {
                 let s = &d.spec;
+                plan.workloads.push(WorkloadPlan {
+                    owner: owner.clone(),
+                    policy: Policy::Replicas,
+                });
                 let hash = template_hash(&s.template);
                 let rs_name = format!("{name}-{hash}");
                 let owner = owner_ref("apps/v1", "ReplicaSet", &rs_name, rng);
@@ -132,6 +178,10 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                     _ => unreachable!("matched above"),
                 };
                 let template = template.unwrap_or_default();
+                plan.workloads.push(WorkloadPlan {
+                    owner: owner.clone(),
+                    policy: Policy::Replicas,
+                });
                 let owner = controller_ref(object, &uid);
                 for _ in 0..replicas.unwrap_or(1).max(0) {
                     let pod_name = generate_name(&name, rng);
@@ -147,6 +197,12 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
             }
             Object::StatefulSet(st) => {
                 let s = &st.spec;
+                plan.workloads.push(WorkloadPlan {
+                    owner: owner.clone(),
+                    policy: Policy::Ordinals {
+                        ordered: s.pod_management_policy.as_deref() != Some("Parallel"),
+                    },
+                });
                 let owner = controller_ref(object, &uid);
                 for ordinal in 0..s.replicas.unwrap_or(1).max(0) as u32 {
                     let pod_name = format!("{name}-{ordinal}");
@@ -171,6 +227,10 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 }
             }
             Object::DaemonSet(ds) => {
+                plan.workloads.push(WorkloadPlan {
+                    owner: owner.clone(),
+                    policy: Policy::Replicas,
+                });
                 let owner = controller_ref(object, &uid);
                 let extra = labels([("pod-template-generation", "1")]);
                 let pod_name = generate_name(&name, rng);
@@ -183,6 +243,18 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let completions = spec.completions.unwrap_or(1).max(0);
                 let parallelism = spec.parallelism.unwrap_or(1).max(0);
                 let indexed = spec.completion_mode.as_deref() == Some("Indexed");
+                plan.workloads.push(WorkloadPlan {
+                    owner: Owner {
+                        kind: object.kind(),
+                        name: name.clone(),
+                    },
+                    policy: Policy::Job {
+                        completions: completions as u32,
+                        parallelism: parallelism as u32,
+                        backoff_limit: spec.backoff_limit.unwrap_or(6).max(0) as u32,
+                        indexed,
+                    },
+                });
                 for index in 0..parallelism.min(completions.max(1)) {
                     let extra = labels([
                         ("batch.kubernetes.io/job-name", name.as_str()),
@@ -289,7 +361,8 @@ pub fn generate_name(base: &str, rng: &mut fastrand::Rng) -> String {
 }
 
 /// A random RFC 4122-shaped identifier.
-fn uid(rng: &mut fastrand::Rng) -> String {
+/// A random UID in the shape of Kubernetes' (a version-4 UUID).
+pub fn uid(rng: &mut fastrand::Rng) -> String {
     let hex = |n: usize, rng: &mut fastrand::Rng| -> String {
         (0..n)
             .map(|_| char::from_digit(rng.u32(..16), 16).unwrap_or('0'))

@@ -51,7 +51,7 @@ async fn apply(world: &mut PodlifeWorld) {
                 .apply(&mut pod)
                 .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
         }
-        pods.push(pod);
+        pods.push((pod, planned.owner));
     }
     let run = world.run().await;
     for service in plan.services {
@@ -60,13 +60,25 @@ async fn apply(world: &mut PodlifeWorld) {
             .await
             .unwrap_or_else(|e| panic!("cannot apply a service: {e}"));
     }
+    // Bare pods go to the engine; a workload's pods to its controller, which creates them as
+    // its kind does (a StatefulSet one after another) and replaces them.
     let mut applied = Vec::new();
-    for pod in pods {
+    for (pod, owner) in &pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        run.engine
-            .apply(pod.clone())
-            .unwrap_or_else(|e| panic!("cannot apply pod {name}: {e}"));
-        applied.push((name, pod));
+        if owner.is_none() {
+            run.engine
+                .apply(pod.clone())
+                .unwrap_or_else(|e| panic!("cannot apply pod {name}: {e}"));
+        }
+        applied.push((name, pod.clone()));
+    }
+    for workload in plan.workloads {
+        let first = pods
+            .iter()
+            .filter(|(_, owner)| owner.as_ref() == Some(&workload.owner))
+            .map(|(pod, _)| pod.clone())
+            .collect();
+        run.engine.apply_workload(workload, first);
     }
     for (name, pod) in applied {
         world.pods.push(name.clone());

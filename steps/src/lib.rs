@@ -15,6 +15,7 @@ pub mod run;
 pub mod setup;
 pub mod traffic;
 mod validation;
+mod workloads;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,138 @@
+@conformance=workloads @timescale=10
+Feature: Workload controllers: replacements, StatefulSet order, Jobs
+  podlife has one node and no API server; what a workload's controller does with its pods
+  after the first ones is done by the engine, as on a cluster: a ReplicaSet (a Deployment's,
+  a ReplicationController) replaces a pod as soon as it begins terminating; a StatefulSet
+  creates each pod once the one before it is Running and Ready, and brings a deleted pod back
+  under its name; a Job runs pods until its completions have succeeded, replacing failed ones
+  after a back-off of 10s, doubling, until more than backoffLimit have failed.
+
+  Scenario: a deleted Deployment pod is replaced at once; the replacement joins the Service when Ready
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 2
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                initialDelaySeconds: 5
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "web" has 2 ready endpoints within 30s
+    When one of the pods is deleted
+    Then there are 3 events "SuccessfulCreate" within 2s
+    And that pod is not among the ready endpoints of service "web" within 1s
+    And service "web" has 1 ready endpoint within 1s
+    And service "web" has 2 ready endpoints within 20s
+
+  Scenario: a StatefulSet creates each pod once the one before it is Ready, and brings a deleted pod back
+    Given the manifest:
+      """
+      apiVersion: apps/v1
+      kind: StatefulSet
+      metadata:
+        name: db
+      spec:
+        serviceName: db
+        replicas: 3
+        selector:
+          matchLabels:
+            app: db
+        template:
+          metadata:
+            labels:
+              app: db
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                initialDelaySeconds: 3
+                periodSeconds: 1
+      """
+    When it is applied
+    Then all 3 pods are Ready within 60s
+    And pod "db-1" was created after pod "db-0" became Ready
+    And pod "db-2" was created after pod "db-1" became Ready
+    When pod "db-1" is deleted
+    Then there are 4 events "SuccessfulCreate" within 40s
+    And pod "db-1" is Ready within 20s
+
+  Scenario: a Job runs pods until its completions have succeeded
+    Given the manifest:
+      """
+      apiVersion: batch/v1
+      kind: Job
+      metadata:
+        name: batch
+      spec:
+        completions: 3
+        parallelism: 2
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+            - name: work
+              image: busybox
+              command: ["sh", "-c", "exit 0"]
+      """
+    When it is applied
+    Then there is an event "Completed" with message "Job completed" within 60s
+    And there are 3 events "SuccessfulCreate" within 1s
+    And there is no event "BackoffLimitExceeded"
+
+  Scenario: failed Job pods are replaced after 10s, then 20s, until the backoff limit
+    Given the manifest:
+      """
+      apiVersion: batch/v1
+      kind: Job
+      metadata:
+        name: flaky
+      spec:
+        backoffLimit: 2
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+            - name: work
+              image: busybox
+              command: ["sh", "-c", "exit 1"]
+      """
+    When it is applied
+    Then there is an event "BackoffLimitExceeded" with message "Job has reached the specified backoff limit" within 90s
+    And there are 3 events "SuccessfulCreate" within 1s
+    And the failed pods were replaced 10s, 20s after they failed, give or take 2s
+    And there is no event "Completed"

@@ -1,0 +1,463 @@
+//! Workload controllers: what the ReplicaSet, StatefulSet and Job controllers do with a
+//! workload's pods after the first ones, on podlife's one node.
+//!
+//! Each follows the engine's log, as the endpoints controller does, and acts on its own pods'
+//! records: a pod that begins terminating or finishes is replaced (a ReplicaSet counts only
+//! pods that are neither); a StatefulSet creates ordinal n+1 once n is Ready and brings a
+//! gone pod back under its name; a Job counts successes and failures, replaces failed pods
+//! after its back-off and ends when `completions` pods have succeeded or more than
+//! `backoffLimit` have failed. Every pod it creates or deletes is an event on the workload
+//! (`SuccessfulCreate`, `SuccessfulDelete`, and a Job's `Completed` / `BackoffLimitExceeded`).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use super::{Event, EventType, Observation, Record, Shared, What};
+use crate::manifest::expand::{Policy, WorkloadPlan, generate_name, uid};
+
+/// The annotation (and label) with an Indexed Job pod's completion index.
+const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
+
+/// Runs `workload`'s controller: creates its first pods (`first`, as planned) and keeps them
+/// until it is done (a Job) or stopped.
+pub(super) async fn keep(engine: &Shared, workload: WorkloadPlan, first: Vec<Pod>) {
+    let Some(template) = first.first().cloned() else {
+        return;
+    };
+    let mut records = engine.log.subscribe();
+    let mut last_seen = engine.log.records().last().map(|r| r.seq);
+    let mut controller = Controller {
+        engine: engine.clone(),
+        name: workload_name(&workload, &template),
+        set: workload.owner.name.clone(),
+        template,
+        rng: fastrand::Rng::new(),
+    };
+    let mut state = State::new(&workload.policy, &first);
+    state.start(&mut controller, first);
+    while !state.done() {
+        let record = tokio::select! {
+            received = records.recv() => received,
+            () = sleep_until(state.timer()) => {
+                state.timer_fired(&mut controller);
+                continue;
+            }
+        };
+        let records = match record {
+            Ok(record) => vec![record],
+            // Fell behind: read what was missed from the log itself.
+            Err(RecvError::Lagged(_)) => engine.log.records(),
+            Err(RecvError::Closed) => return,
+        };
+        for record in records {
+            if last_seen.is_some_and(|seen| record.seq <= seen) {
+                continue;
+            }
+            last_seen = Some(record.seq);
+            state.observe(&mut controller, &record);
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `replicaset/web-5d9c7b6f4`, `statefulset/db`, `job/once`: the controller of the pods (a
+/// Deployment's pods belong to its ReplicaSet), as the timeline names it.
+pub fn workload_name(workload: &WorkloadPlan, pod: &Pod) -> String {
+    let owner = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
+    match owner {
+        Some(o) => format!("{}/{}", o.kind.to_lowercase(), o.name),
+        None => format!(
+            "{}/{}",
+            workload.owner.kind.as_str().to_lowercase(),
+            workload.owner.name
+        ),
+    }
+}
+
+/// What every kind of controller does to pods.
+struct Controller {
+    engine: Shared,
+    /// How its events name it (`replicaset/web-5d9c7b6f4`).
+    name: String,
+    /// The workload's own name (a StatefulSet's, for its messages).
+    set: String,
+    /// The pod its new pods are copies of.
+    template: Pod,
+    rng: fastrand::Rng,
+}
+
+impl Controller {
+    fn event(&self, type_: EventType, reason: &str, message: String) {
+        self.engine.log.push(
+            &self.name,
+            None,
+            What::Event(Event {
+                type_,
+                reason: reason.to_owned(),
+                message,
+            }),
+        );
+    }
+
+    fn create(&self, pod: Pod) {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        match self.engine.apply(pod) {
+            Ok(()) if self.name.starts_with("statefulset/") => self.event(
+                EventType::Normal,
+                "SuccessfulCreate",
+                format!("create Pod {name} in StatefulSet {} successful", self.set),
+            ),
+            Ok(()) => self.event(
+                EventType::Normal,
+                "SuccessfulCreate",
+                format!("Created pod: {name}"),
+            ),
+            Err(e) => self.event(
+                EventType::Warning,
+                "FailedCreate",
+                format!("Error creating: {e}"),
+            ),
+        }
+    }
+
+    fn delete(&self, pod: &str) {
+        if self.engine.delete(pod, None).is_ok() {
+            self.event(
+                EventType::Normal,
+                "SuccessfulDelete",
+                format!("Deleted pod: {pod}"),
+            );
+        }
+    }
+
+    /// A new pod from the template: named `base-xxxxx`, with a fresh uid.
+    fn new_pod(&mut self, base: &str) -> Pod {
+        let mut pod = self.template.clone();
+        pod.metadata.name = Some(generate_name(base, &mut self.rng));
+        pod.metadata.uid = Some(uid(&mut self.rng));
+        pod
+    }
+
+    /// `pod` again under its name, with a fresh uid (a StatefulSet's replacement).
+    fn again(&mut self, pod: &Pod) -> Pod {
+        let mut pod = pod.clone();
+        pod.metadata.uid = Some(uid(&mut self.rng));
+        pod
+    }
+}
+
+/// The name a generated pod name was made from: `web-5d9c7b6f4-x2kqz` → `web-5d9c7b6f4`.
+fn generated_base(name: &str) -> &str {
+    name.rsplit_once('-').map_or(name, |(base, _)| base)
+}
+
+fn phase_is_terminal(record: &Record) -> bool {
+    matches!(record.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Succeeded" || phase == "Failed")
+}
+
+enum State {
+    Replicas(Replicas),
+    Ordinals(Ordinals),
+    Job(Job),
+}
+
+impl State {
+    fn new(policy: &Policy, first: &[Pod]) -> Self {
+        match policy {
+            Policy::Replicas => State::Replicas(Replicas::default()),
+            Policy::Ordinals { ordered } => State::Ordinals(Ordinals {
+                pods: first.to_vec(),
+                created: BTreeSet::new(),
+                ordered: *ordered,
+            }),
+            Policy::Job {
+                completions,
+                parallelism,
+                backoff_limit,
+                indexed,
+            } => State::Job(Job {
+                completions: *completions,
+                parallelism: *parallelism,
+                backoff_limit: *backoff_limit,
+                indexed: *indexed,
+                ..Job::default()
+            }),
+        }
+    }
+
+    fn start(&mut self, c: &mut Controller, first: Vec<Pod>) {
+        match self {
+            State::Replicas(s) => s.start(c, first),
+            State::Ordinals(s) => s.start(c),
+            State::Job(s) => s.start(c, first),
+        }
+    }
+
+    fn observe(&mut self, c: &mut Controller, record: &Record) {
+        match self {
+            State::Replicas(s) => s.observe(c, record),
+            State::Ordinals(s) => s.observe(c, record),
+            State::Job(s) => s.observe(c, record),
+        }
+    }
+
+    fn timer(&self) -> Option<Instant> {
+        match self {
+            State::Job(s) => s.backoff_until,
+            _ => None,
+        }
+    }
+
+    fn timer_fired(&mut self, c: &mut Controller) {
+        if let State::Job(s) = self {
+            s.backoff_until = None;
+            s.fill(c);
+        }
+    }
+
+    fn done(&self) -> bool {
+        matches!(self, State::Job(s) if s.finished)
+    }
+}
+
+/// ReplicaSet, ReplicationController, Deployment, DaemonSet.
+#[derive(Default)]
+struct Replicas {
+    /// Pods neither terminating nor finished.
+    active: BTreeSet<String>,
+}
+
+impl Replicas {
+    fn start(&mut self, c: &mut Controller, first: Vec<Pod>) {
+        for pod in first {
+            self.active
+                .insert(pod.metadata.name.clone().unwrap_or_default());
+            c.create(pod);
+        }
+    }
+
+    fn observe(&mut self, c: &mut Controller, record: &Record) {
+        let leaves = matches!(record.observation(), Some(Observation::Terminating { .. }))
+            || phase_is_terminal(record);
+        if leaves && self.active.remove(&record.pod) {
+            let pod = c.new_pod(generated_base(&record.pod));
+            self.active
+                .insert(pod.metadata.name.clone().unwrap_or_default());
+            c.create(pod);
+        }
+    }
+}
+
+/// StatefulSet.
+struct Ordinals {
+    /// Ordinal n's pod.
+    pods: Vec<Pod>,
+    created: BTreeSet<usize>,
+    ordered: bool,
+}
+
+impl Ordinals {
+    fn ordinal(&self, pod: &str) -> Option<usize> {
+        self.pods
+            .iter()
+            .position(|p| p.metadata.name.as_deref() == Some(pod))
+    }
+
+    fn create(&mut self, c: &mut Controller, ordinal: usize) {
+        if self.created.insert(ordinal) {
+            let pod = c.again(&self.pods[ordinal]);
+            c.create(pod);
+        }
+    }
+
+    fn start(&mut self, c: &mut Controller) {
+        let first = if self.ordered { 1 } else { self.pods.len() };
+        for ordinal in 0..first.min(self.pods.len()) {
+            self.create(c, ordinal);
+        }
+    }
+
+    fn observe(&mut self, c: &mut Controller, record: &Record) {
+        let Some(ordinal) = self.ordinal(&record.pod) else {
+            return;
+        };
+        match record.observation() {
+            // OrderedReady: the next ordinal once this one is Running and Ready.
+            Some(Observation::ConditionChanged {
+                condition,
+                status: true,
+            }) if condition == "Ready" && ordinal + 1 < self.pods.len() => {
+                self.create(c, ordinal + 1);
+            }
+            // Gone (deleted, failed): the same name again.
+            Some(Observation::PodFinished) => {
+                self.created.remove(&ordinal);
+                self.create(c, ordinal);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Job.
+#[derive(Default)]
+struct Job {
+    completions: u32,
+    parallelism: u32,
+    backoff_limit: u32,
+    indexed: bool,
+    /// Running pods and their completion index.
+    active: BTreeMap<String, u32>,
+    /// Indexes (or, not indexed, one number per success) that succeeded.
+    succeeded: BTreeSet<u32>,
+    failed: u32,
+    /// Indexes of failed pods waiting for their replacement.
+    retry: VecDeque<u32>,
+    next_index: u32,
+    backoff_until: Option<Instant>,
+    finished: bool,
+}
+
+impl Job {
+    fn start(&mut self, c: &mut Controller, first: Vec<Pod>) {
+        for pod in first {
+            let index = self.take_index(&pod);
+            self.active
+                .insert(pod.metadata.name.clone().unwrap_or_default(), index);
+            c.create(pod);
+        }
+    }
+
+    /// A first pod's index: its annotation (Indexed), else the next number.
+    fn take_index(&mut self, pod: &Pod) -> u32 {
+        let index = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(COMPLETION_INDEX))
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(self.next_index);
+        self.next_index = self.next_index.max(index + 1);
+        index
+    }
+
+    fn observe(&mut self, c: &mut Controller, record: &Record) {
+        let Some(Observation::PhaseChanged { phase }) = record.observation() else {
+            return;
+        };
+        let Some(index) = self.active.get(&record.pod).copied() else {
+            return;
+        };
+        match phase.as_str() {
+            "Succeeded" => {
+                self.active.remove(&record.pod);
+                self.succeeded.insert(if self.indexed {
+                    index
+                } else {
+                    self.succeeded.len() as u32
+                });
+                if self.succeeded.len() as u32 >= self.completions {
+                    c.event(EventType::Normal, "Completed", "Job completed".to_owned());
+                    self.end(c);
+                } else {
+                    self.fill(c);
+                }
+            }
+            "Failed" => {
+                self.active.remove(&record.pod);
+                self.failed += 1;
+                if self.failed > self.backoff_limit {
+                    c.event(
+                        EventType::Warning,
+                        "BackoffLimitExceeded",
+                        "Job has reached the specified backoff limit".to_owned(),
+                    );
+                    self.end(c);
+                } else {
+                    self.retry.push_back(index);
+                    // 10 s, doubling with each failure, at most 6 min (manifest time).
+                    let delay = (10u64 << (self.failed - 1).min(6)).min(360);
+                    let wall = c.engine.log.scale().wall(Duration::from_secs(delay));
+                    self.backoff_until = Some(Instant::now() + wall);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Creates pods until `parallelism` run or every completion has one, unless a back-off
+    /// is under way.
+    fn fill(&mut self, c: &mut Controller) {
+        if self.finished || self.backoff_until.is_some() {
+            return;
+        }
+        while (self.active.len() as u32) < self.parallelism
+            && (self.active.len() + self.succeeded.len()) < self.completions as usize
+        {
+            let index = match self.retry.pop_front() {
+                Some(index) => index,
+                None if self.indexed => {
+                    let index = (0..self.completions)
+                        .find(|i| {
+                            !self.succeeded.contains(i) && !self.active.values().any(|a| a == i)
+                        })
+                        .unwrap_or(self.next_index);
+                    self.next_index = self.next_index.max(index + 1);
+                    index
+                }
+                None => {
+                    self.next_index += 1;
+                    self.next_index - 1
+                }
+            };
+            let pod = if self.indexed {
+                let mut pod = c.new_pod(&format!("{}-{index}", c.set));
+                for map in [&mut pod.metadata.annotations, &mut pod.metadata.labels] {
+                    map.get_or_insert_with(BTreeMap::new)
+                        .insert(COMPLETION_INDEX.to_owned(), index.to_string());
+                }
+                pod
+            } else {
+                let set = c.set.clone();
+                c.new_pod(&set)
+            };
+            self.active
+                .insert(pod.metadata.name.clone().unwrap_or_default(), index);
+            c.create(pod);
+        }
+    }
+
+    /// Done: the pods still running are deleted.
+    fn end(&mut self, c: &mut Controller) {
+        self.finished = true;
+        for pod in std::mem::take(&mut self.active).into_keys() {
+            c.delete(&pod);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_lose_their_suffix() {
+        assert_eq!(generated_base("web-5d9c7b6f4-x2kqz"), "web-5d9c7b6f4");
+        assert_eq!(generated_base("once-x2kqz"), "once");
+    }
+}

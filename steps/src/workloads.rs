@@ -1,0 +1,94 @@
+//! Workload controller steps: what the ReplicaSet, StatefulSet and Job controllers did, read
+//! from their events on the timeline.
+//!
+//! ```gherkin
+//! Then there are 3 events "SuccessfulCreate" within 20s
+//! Then pod "db-1" was created after pod "db-0" became Ready
+//! Then the failed pods were replaced 10s, 20s after they failed, give or take 2s
+//! ```
+
+use cucumber::then;
+use podlife::engine::{Observation, Record};
+
+use crate::{PodlifeWorld, duration};
+
+/// The events with `reason`, in order.
+fn events(world: &PodlifeWorld, reason: &str) -> Vec<Record> {
+    world
+        .records()
+        .into_iter()
+        .filter(|r| r.event().is_some_and(|e| e.reason == reason))
+        .collect()
+}
+
+#[then(regex = r#"^there (?:are|is) (\d+) events? "([A-Za-z]+)" within (\S+)$"#)]
+async fn count_events(world: &mut PodlifeWorld, count: usize, reason: String, limit: String) {
+    world
+        .within(
+            duration::of(&limit),
+            &format!("{count} events {reason}"),
+            |w| events(w, &reason).len() >= count,
+        )
+        .await;
+    let found = events(world, &reason).len();
+    if found != count {
+        world.fail(&format!("{count} events {reason}, not {found}"));
+    }
+}
+
+/// When pod `name` came to be: its first record (the `Scheduled` event).
+fn created(world: &PodlifeWorld, name: &str) -> Option<Record> {
+    world.records().into_iter().find(|r| r.pod == name)
+}
+
+#[then(regex = r#"^pod "([^"]+)" was created after pod "([^"]+)" became Ready$"#)]
+fn created_after_ready(world: &mut PodlifeWorld, later: String, earlier: String) {
+    let ready = world.records().into_iter().find(|r| {
+        r.pod == earlier
+            && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status: true }) if condition == "Ready")
+    });
+    let Some(ready) = ready else {
+        world.fail(&format!("{earlier} to have become Ready"));
+    };
+    match created(world, &later) {
+        Some(c) if c.seq > ready.seq => {}
+        Some(c) => world.fail(&format!(
+            "{later} to be created after {earlier} became Ready (at {:?}); it was created at {:?}",
+            ready.manifest, c.manifest
+        )),
+        None => world.fail(&format!("{later} to have been created")),
+    }
+}
+
+#[then(regex = r#"^the failed pods were replaced (.+) after they failed, give or take (\S+)$"#)]
+fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: String) {
+    let wanted: Vec<_> = gaps.split(',').map(|g| duration::of(g.trim())).collect();
+    let tolerance = duration::of(&tolerance);
+    let records = world.records();
+    let failures: Vec<&Record> = records
+        .iter()
+        .filter(|r| matches!(r.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Failed"))
+        .collect();
+    let creations: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.event().is_some_and(|e| e.reason == "SuccessfulCreate"))
+        .collect();
+    // Each failure's replacement is the first creation after it.
+    let found: Vec<_> = failures
+        .iter()
+        .filter_map(|f| {
+            let replacement = creations.iter().find(|c| c.seq > f.seq)?;
+            Some(replacement.manifest.saturating_sub(f.manifest))
+        })
+        .collect();
+    let close = found.len() == wanted.len()
+        && found
+            .iter()
+            .zip(&wanted)
+            .all(|(f, w)| f.abs_diff(*w) <= tolerance);
+    if !close {
+        world.fail(&format!(
+            "failed pods replaced {wanted:?} after they failed (± {tolerance:?}); the replacements came {found:?} after"
+        ));
+    }
+}
