@@ -263,6 +263,12 @@ conformance! {
         let (records, log) = delete_started_testapp(&h, pod).await;
         let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGQUIT", "SIGKILL"], "{}", timeline(&records));
+        let status = h.engine.status(pod).unwrap();
+        assert_eq!(
+            status.container_statuses.as_ref().unwrap()[0].stop_signal.as_deref(),
+            Some("SIGQUIT"),
+            "the image's STOPSIGNAL in containerStatuses[].stopSignal"
+        );
         let received = signals_received(&log);
         assert_eq!(received, ["SIGQUIT"], "what the container received");
     }
@@ -290,6 +296,12 @@ conformance! {
         let (records, log) = delete_started_testapp(&h, pod).await;
         let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGINT"], "{}", timeline(&records));
+        let status = h.engine.status(pod).unwrap();
+        assert_eq!(
+            status.container_statuses.as_ref().unwrap()[0].stop_signal.as_deref(),
+            Some("SIGINT"),
+            "containerStatuses[].stopSignal"
+        );
         let received = signals_received(&log);
         assert_eq!(received, ["SIGINT"], "what the container received");
         let status = h.engine.status(pod).unwrap();

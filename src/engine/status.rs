@@ -58,6 +58,8 @@ pub struct ContainerView {
     pub restart_count: i32,
     pub ready: bool,
     pub started: bool,
+    /// The signal that stops it, once it has started (`containerStatuses[].stopSignal`).
+    pub stop_signal: Option<String>,
 }
 
 impl ContainerView {
@@ -340,6 +342,7 @@ fn container_status(c: &ContainerView) -> ContainerStatus {
         ready: c.ready,
         started: Some(c.started),
         restart_count: c.restart_count,
+        stop_signal: c.stop_signal.clone(),
         ..ContainerStatus::default()
     }
 }
@@ -367,6 +370,7 @@ mod tests {
             restart_count: 0,
             ready: false,
             started: false,
+            stop_signal: None,
         }
     }
 

@@ -87,6 +87,8 @@ struct Live {
     killing: bool,
     /// A shorter grace period for the kill under way (a later deletion).
     shorten: watch::Sender<Option<i64>>,
+    /// What stops it: `lifecycle.stopSignal`, else the image's STOPSIGNAL, else SIGTERM.
+    stop_signal: Signal,
 }
 
 /// A pod worker; see the module documentation.
@@ -126,6 +128,25 @@ pub struct PodWorker {
     message: Option<String>,
     dead: Vec<ContainerId>,
     finished: bool,
+}
+
+/// The signal that stops `container`: `lifecycle.stopSignal`, else its image's STOPSIGNAL,
+/// else SIGTERM (KEP-4960's order).
+async fn stop_signal_of(container: &Container, runtime: &Arc<dyn ContainerRuntime>) -> Signal {
+    let own = container
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.stop_signal.as_deref())
+        .and_then(crate::runtime::parse_signal);
+    match own {
+        Some(signal) => signal,
+        None => runtime
+            .image_config(container.image.as_deref().unwrap_or_default())
+            .await
+            .ok()
+            .and_then(|c| c.stop_signal)
+            .unwrap_or(Signal::SIGTERM),
+    }
 }
 
 impl PodWorker {
@@ -185,6 +206,7 @@ impl PodWorker {
                         restart_count: 0,
                         ready: false,
                         started: false,
+                        stop_signal: None,
                     },
                     container,
                     role,
@@ -724,6 +746,8 @@ impl PodWorker {
             self.dead.push(id);
             return self.start_failed(index, "RunContainerError", e.to_string());
         }
+        let stop_signal = stop_signal_of(&container, &self.runtime).await;
+        self.slots[index].view.stop_signal = Some(stop_signal.as_str().to_owned());
         let started = Instant::now();
         let started_at = status::now();
         self.event(
@@ -755,6 +779,7 @@ impl PodWorker {
             gates,
             killing: false,
             shorten: watch::channel(None).0,
+            stop_signal,
         });
         if self.slots[index].role == Role::App {
             self.app_ever_started = true;
@@ -923,6 +948,7 @@ impl PodWorker {
             return;
         };
         live.killing = true;
+        let stop_signal = live.stop_signal;
         let mut shorter = live.shorten.subscribe();
         let container = slot.container.clone();
         let name = container.name.clone();
@@ -950,21 +976,7 @@ impl PodWorker {
             let observe = |o: Observation| {
                 log.push(&pod, Some(&name), What::Observation(o));
             };
-            // lifecycle.stopSignal, else the image's STOPSIGNAL, else SIGTERM (KEP-4960).
-            let stop_signal = match container
-                .lifecycle
-                .as_ref()
-                .and_then(|l| l.stop_signal.as_deref())
-                .and_then(crate::runtime::parse_signal)
-            {
-                Some(signal) => signal,
-                None => runtime
-                    .image_config(&container.image.clone().unwrap_or_default())
-                    .await
-                    .ok()
-                    .and_then(|c| c.stop_signal)
-                    .unwrap_or(Signal::SIGTERM),
-            };
+
             let kill_now = || async {
                 observe(Observation::SignalSent {
                     signal: Signal::SIGKILL.as_str().to_owned(),
