@@ -353,7 +353,7 @@ Feature: Services: endpoints follow readiness
             periodSeconds: 1
         - name: env
           image: busybox
-          command: ["sh", "-c", "env > /data/env; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+          command: ["sh", "-c", "echo \"host=[$BACKEND_SERVICE_HOST] port=[$BACKEND_SERVICE_PORT] http=[$BACKEND_SERVICE_PORT_HTTP] link=[$BACKEND_PORT] proto=[$BACKEND_PORT_80_TCP_PROTO]\" > /data/env; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
           volumeMounts:
           - name: data
             mountPath: /data
@@ -363,7 +363,7 @@ Feature: Services: endpoints follow readiness
       """
     When it is applied
     Then pod "frontend" is Ready within 20s
-    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_SERVICE_PORT=80"
-    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_SERVICE_PORT_HTTP=80"
-    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_PORT_80_TCP_PROTO=tcp"
-    And the file "/data/env" in container "env" of pod "frontend" contains "BACKEND_PORT=tcp://"
+    And the file "/data/env" in container "env" of pod "frontend" contains "port=[80]"
+    And the file "/data/env" in container "env" of pod "frontend" contains "http=[80]"
+    And the file "/data/env" in container "env" of pod "frontend" contains "proto=[tcp]"
+    And the file "/data/env" in container "env" of pod "frontend" contains "link=[tcp://"

@@ -97,3 +97,23 @@ Feature: Manifests pasted from articles are rejected with diagnostics a QA engin
     Then it is invalid with 1 error and 0 warnings
     And there is an error "may not be set for containers with empty `spec.os.name`" at line 10, column 7
     And its help says "add `os: {name: linux}` to the pod spec"
+
+  Scenario: a real-time stop signal is valid for Kubernetes, but podlife says it cannot send it
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: drainer
+      spec:
+        os:
+          name: linux
+        containers:
+        - name: app
+          image: busybox
+          lifecycle:
+            stopSignal: SIGRTMIN+3
+      """
+    When it is validated
+    Then it is valid
+    And there is a warning "podlife cannot send the real-time signal SIGRTMIN+3" at line 12, column 19

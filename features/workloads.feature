@@ -53,10 +53,22 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     And that pod is not among the ready endpoints of service "web" within 1s
     And service "web" has 1 ready endpoint within 1s
     And service "web" has 2 ready endpoints within 20s
+    And there are 3 events "SuccessfulCreate" within 1s
 
   Scenario: a StatefulSet creates each pod once the one before it is Ready, and brings a deleted pod back
     Given the manifest:
       """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: db
+      spec:
+        selector:
+          app: db
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
       apiVersion: apps/v1
       kind: StatefulSet
       metadata:
@@ -87,9 +99,13 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     Then all 3 pods are Ready within 60s
     And pod "db-1" was created after pod "db-0" became Ready
     And pod "db-2" was created after pod "db-1" became Ready
+    And service "db" has 3 ready endpoints within 1s
     When pod "db-1" is deleted
-    Then there are 4 events "SuccessfulCreate" within 40s
+    Then pod "db-1" is not among the ready endpoints of service "db" within 1s
+    And there are 4 events "SuccessfulCreate" within 40s
     And pod "db-1" is Ready within 20s
+    And pod "db-1" is among the ready endpoints of service "db" within 5s
+    And there are 4 events "SuccessfulCreate" within 1s
 
   Scenario: a Job runs pods until its completions have succeeded
     Given the manifest:

@@ -353,9 +353,17 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
             _ => None,
         })
         .collect();
-    let job_failed = records
+    // Every Job must have completed (not failed, nor been cut short by --for or Ctrl-C).
+    let job_failed = plan
+        .workloads
         .iter()
-        .any(|r| matches!(&r.what, What::Event(e) if e.reason == "BackoffLimitExceeded"));
+        .filter(|w| matches!(w.policy, expand::Policy::Job { .. }))
+        .any(|w| {
+            let job = format!("job/{}", w.owner.name);
+            !records.iter().any(|r| {
+                r.pod == job && matches!(&r.what, What::Event(e) if e.reason == "Completed")
+            })
+        });
     if job_failed
         || names
             .iter()
@@ -387,6 +395,8 @@ fn failed_before_deletion(pod: &str, records: &[Record]) -> bool {
     let mut deleted = false;
     for record in records.iter().filter(|r| r.pod == pod) {
         match &record.what {
+            // A new pod under the name (a StatefulSet's): its own story starts here.
+            What::Event(e) if e.reason == "Scheduled" => deleted = false,
             What::Observation(Observation::Terminating { .. }) => deleted = true,
             What::Observation(Observation::PhaseChanged { phase })
                 if phase == "Failed" && !deleted =>

@@ -114,7 +114,8 @@ impl Controller {
         );
     }
 
-    fn create(&self, pod: Pod) {
+    /// Creates `pod`; whether it was.
+    fn create(&self, pod: Pod) -> bool {
         let name = pod.metadata.name.clone().unwrap_or_default();
         match self.engine.apply(pod) {
             Ok(()) if self.name.starts_with("statefulset/") => self.event(
@@ -127,12 +128,16 @@ impl Controller {
                 "SuccessfulCreate",
                 format!("Created pod: {name}"),
             ),
-            Err(e) => self.event(
-                EventType::Warning,
-                "FailedCreate",
-                format!("Error creating: {e}"),
-            ),
+            Err(e) => {
+                self.event(
+                    EventType::Warning,
+                    "FailedCreate",
+                    format!("Error creating: {e}"),
+                );
+                return false;
+            }
         }
+        true
     }
 
     fn delete(&self, pod: &str) {
@@ -195,6 +200,11 @@ impl State {
                 parallelism: *parallelism,
                 backoff_limit: *backoff_limit,
                 indexed: *indexed,
+                on_failure: first
+                    .first()
+                    .and_then(|p| p.spec.as_ref())
+                    .and_then(|s| s.restart_policy.as_deref())
+                    == Some("OnFailure"),
                 ..Job::default()
             }),
         }
@@ -281,7 +291,9 @@ impl Ordinals {
     fn create(&mut self, c: &mut Controller, ordinal: usize) {
         if self.created.insert(ordinal) {
             let pod = c.again(&self.pods[ordinal]);
-            c.create(pod);
+            if !c.create(pod) {
+                self.created.remove(&ordinal);
+            }
         }
     }
 
@@ -321,6 +333,9 @@ struct Job {
     parallelism: u32,
     backoff_limit: u32,
     indexed: bool,
+    /// `restartPolicy: OnFailure`: containers restart in place, and each failed run counts
+    /// against `backoffLimit` as a failed pod does.
+    on_failure: bool,
     /// Running pods and their completion index.
     active: BTreeMap<String, u32>,
     /// Indexes (or, not indexed, one number per success) that succeeded.
@@ -357,13 +372,27 @@ impl Job {
     }
 
     fn observe(&mut self, c: &mut Controller, record: &Record) {
-        let Some(Observation::PhaseChanged { phase }) = record.observation() else {
-            return;
-        };
         let Some(index) = self.active.get(&record.pod).copied() else {
             return;
         };
-        match phase.as_str() {
+        let outcome = match record.observation() {
+            Some(Observation::PhaseChanged { phase }) => phase.as_str(),
+            // Gone without a terminal phase (deleted while Pending): a failure, as the Job
+            // controller counts a pod deleted before it succeeded.
+            Some(Observation::PodFinished) => "Failed",
+            // Under OnFailure the container restarts in place; its failure still counts.
+            Some(Observation::ContainerExited { exit_code, .. })
+                if self.on_failure && *exit_code != 0 =>
+            {
+                self.failed += 1;
+                if self.failed > self.backoff_limit {
+                    self.exceeded(c);
+                }
+                return;
+            }
+            _ => return,
+        };
+        match outcome {
             "Succeeded" => {
                 self.active.remove(&record.pod);
                 self.succeeded.insert(if self.indexed {
@@ -382,12 +411,7 @@ impl Job {
                 self.active.remove(&record.pod);
                 self.failed += 1;
                 if self.failed > self.backoff_limit {
-                    c.event(
-                        EventType::Warning,
-                        "BackoffLimitExceeded",
-                        "Job has reached the specified backoff limit".to_owned(),
-                    );
-                    self.end(c);
+                    self.exceeded(c);
                 } else {
                     self.retry.push_back(index);
                     // 10 s, doubling with each failure, at most 6 min (manifest time).
@@ -440,6 +464,16 @@ impl Job {
                 .insert(pod.metadata.name.clone().unwrap_or_default(), index);
             c.create(pod);
         }
+    }
+
+    /// More than `backoffLimit` failures: the Job has failed.
+    fn exceeded(&mut self, c: &mut Controller) {
+        c.event(
+            EventType::Warning,
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit".to_owned(),
+        );
+        self.end(c);
     }
 
     /// Done: the pods still running are deleted.

@@ -194,8 +194,9 @@ impl EventLog {
             what,
         };
         records.push(record.clone());
-        drop(records);
+        // Sent under the lock, so that followers receive records in `seq` order.
         let _ = self.inner.sender.send(record.clone());
+        drop(records);
         record
     }
 

@@ -19,6 +19,7 @@ pub mod timeline;
 pub mod worker;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{ContainerPort, Pod, PodStatus, Service};
@@ -48,6 +49,8 @@ type Pods = Arc<Mutex<BTreeMap<String, PodEntry>>>;
 /// The Services and their current endpoints.
 #[derive(Default)]
 struct Services {
+    /// Names applied or being applied.
+    reserved: std::collections::BTreeSet<String>,
     specs: BTreeMap<String, Service>,
     endpoints: BTreeMap<String, Vec<endpoints::Endpoint>>,
     /// From the log, which the controller follows (a pod's status is published just after
@@ -63,7 +66,7 @@ struct Services {
 }
 
 impl Services {
-    /// Forgets what the log said of a pod (a new pod takes its name).
+    /// Forgets what the log said of a pod (a new pod takes its name: see [`note`]).
     fn forget(&mut self, pod: &str) {
         self.ready.remove(pod);
         self.phase.remove(pod);
@@ -129,6 +132,8 @@ struct Shared {
     services: Arc<Mutex<Services>>,
     hosts: Hosts,
     busy: Arc<watch::Sender<usize>>,
+    /// Set by [`Engine::delete_all`]: no pod is created from then on.
+    closing: Arc<AtomicBool>,
 }
 
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
@@ -154,6 +159,7 @@ impl Engine {
                 services: Arc::default(),
                 hosts,
                 busy: Arc::new(watch::channel(0).0),
+                closing: Arc::default(),
             },
             controllers: Mutex::default(),
         }
@@ -204,25 +210,35 @@ impl Engine {
             .name
             .clone()
             .ok_or_else(|| "a service needs a name".to_owned())?;
-        let exists = || {
-            let services = self.shared.services.lock().expect("engine state");
-            services.specs.contains_key(&name)
-        };
-        if exists() {
+        // Reserved until it is applied or has failed: a concurrent apply of the same name
+        // fails at once rather than making a second address.
+        if !self
+            .shared
+            .services
+            .lock()
+            .expect("engine state")
+            .reserved
+            .insert(name.clone())
+        {
             return Err(format!("service {name} already exists"));
         }
+        let release = || {
+            let mut services = self.shared.services.lock().expect("engine state");
+            services.reserved.remove(&name);
+        };
         let namespace = service
             .metadata
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
         let names = service_dns_names(&name, &namespace);
-        let address = self
-            .shared
-            .runtime
-            .create_service_address(&names)
-            .await
-            .map_err(|e| format!("cannot give service {name} an address: {e}"))?;
+        let address = match self.shared.runtime.create_service_address(&names).await {
+            Ok(address) => address,
+            Err(e) => {
+                release();
+                return Err(format!("cannot give service {name} an address: {e}"));
+            }
+        };
         // A proxy per Service port.
         let mut proxies = Vec::new();
         for port in service.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
@@ -239,17 +255,13 @@ impl Engine {
                 Err(e) => {
                     drop(proxies);
                     let _ = self.shared.runtime.remove_service_address(&address).await;
+                    release();
                     return Err(format!(
                         "cannot listen for service {name} port {}: {e}",
                         port.port
                     ));
                 }
             }
-        }
-        if exists() {
-            drop(proxies);
-            let _ = self.shared.runtime.remove_service_address(&address).await;
-            return Err(format!("service {name} already exists"));
         }
         for dns_name in &names {
             self.shared.hosts.alias(dns_name, address.ip);
@@ -369,6 +381,8 @@ impl Engine {
     /// Stops the workload controllers (nothing is replaced from now on) and deletes every
     /// pod with `grace`.
     pub fn delete_all(&self, grace: Option<i64>) {
+        // Before listing the pods: a controller still running creates nothing after this.
+        self.shared.closing.store(true, Ordering::SeqCst);
         for controller in self.controllers.lock().expect("engine state").drain(..) {
             controller.abort();
         }
@@ -408,12 +422,17 @@ impl Shared {
             .clone()
             .ok_or_else(|| "a pod needs a name".to_owned())?;
         let mut pods = self.pods.lock().expect("engine state");
-        if let Some(existing) = pods.get(&name) {
-            if !*existing.done.borrow() {
-                return Err(format!("pod {name} already exists"));
-            }
-            // A new pod under a finished one's name: the endpoints start afresh for it.
-            self.services.lock().expect("engine state").forget(&name);
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(format!(
+                "not creating pod {name}: everything is being deleted"
+            ));
+        }
+        // A finished pod's name may be taken again (its worker is done or gone).
+        if let Some(existing) = pods.get(&name)
+            && !*existing.done.borrow()
+            && existing.done.has_changed().is_ok()
+        {
+            return Err(format!("pod {name} already exists"));
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let (status_tx, status_rx) = watch::channel(PodStatus {
@@ -443,11 +462,11 @@ impl Shared {
             status_tx,
             self.hosts.clone(),
         )
-        .with_service_env(service_env);
+        .with_service_env(service_env)
+        .with_done(done_tx);
         let busy = Busy::new(&self.busy);
         tokio::spawn(async move {
             worker.run().await;
-            let _ = done_tx.send(true);
             drop(busy);
         });
         pods.insert(
@@ -467,6 +486,11 @@ impl Shared {
 /// Keeps from the log what the endpoints depend on and the pods' status does not say;
 /// whether the record can change an endpoint (conditions follow the pod IP's assignment).
 fn note(services: &mut Services, record: &Record) -> bool {
+    // A pod's first record: a new pod may carry a finished one's name.
+    if record.event().is_some_and(|e| e.reason == "Scheduled") {
+        services.forget(&record.pod);
+        return true;
+    }
     match record.observation() {
         Some(Observation::Terminating { .. }) => {
             services.terminating.insert(record.pod.clone());

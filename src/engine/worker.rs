@@ -104,6 +104,9 @@ pub struct PodWorker {
     hosts: Hosts,
     /// The variables of the Services that existed when the pod was applied.
     service_env: Vec<(String, String)>,
+    /// Told when everything is stopped and removed, before that is logged: a controller
+    /// that reacts to the record may reuse the pod's name at once.
+    done: watch::Sender<bool>,
     policy: RestartPolicy,
     slots: Vec<Slot>,
     sandbox: Option<Sandbox>,
@@ -153,6 +156,12 @@ impl PodWorker {
     /// Gives the pod's containers these Service variables (before their own `env`).
     pub fn with_service_env(mut self, env: Vec<(String, String)>) -> Self {
         self.service_env = env;
+        self
+    }
+
+    /// Sends `true` on `done` when the pod has finished (everything stopped and removed).
+    pub fn with_done(mut self, done: watch::Sender<bool>) -> Self {
+        self.done = done;
         self
     }
 
@@ -223,6 +232,7 @@ impl PodWorker {
             policy: RestartPolicy::of(&spec),
             hosts,
             service_env: Vec::new(),
+            done: watch::channel(false).0,
             pod,
             name,
             namespace,
@@ -1149,6 +1159,7 @@ impl PodWorker {
         }
         self.publish();
         self.finished = true;
+        let _ = self.done.send(true);
         self.observe(None, Observation::PodFinished);
     }
 

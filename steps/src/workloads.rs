@@ -69,8 +69,10 @@ fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: Str
         .iter()
         .filter(|r| matches!(r.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Failed"))
         .collect();
+    // A Job's own creations (its pods fail and are replaced).
     let creations: Vec<&Record> = records
         .iter()
+        .filter(|r| r.pod.starts_with("job/"))
         .filter(|r| r.event().is_some_and(|e| e.reason == "SuccessfulCreate"))
         .collect();
     // Each failure's replacement is the first creation after it.

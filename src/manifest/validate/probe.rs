@@ -143,6 +143,19 @@ pub fn validate_lifecycle(
                 signal,
                 &COMMON_SIGNALS,
             ));
+        } else if signal.starts_with("SIGRT") {
+            // Valid for Kubernetes; podlife's runtimes send only the standard signals.
+            errors.push(
+                FieldError::new(
+                    path.clone(),
+                    ErrorKind::RuntimeFailure,
+                    format!(
+                        "podlife cannot send the real-time signal {signal}: the image's STOPSIGNAL \
+                         or SIGTERM is sent instead"
+                    ),
+                )
+                .help("use a standard signal such as SIGQUIT or SIGUSR1 to test with podlife"),
+            );
         }
         if ctx.os_name == Some(None) {
             errors.push(
