@@ -152,3 +152,25 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     And there are 3 events "SuccessfulCreate" within 1s
     And the failed pods were replaced 10s, 20s after they failed, give or take 2s
     And there is no event "Completed"
+
+  Scenario: under OnFailure a Job's container restarts in place, and its failures count against the backoff limit
+    Given the manifest:
+      """
+      apiVersion: batch/v1
+      kind: Job
+      metadata:
+        name: stubborn
+      spec:
+        backoffLimit: 1
+        template:
+          spec:
+            restartPolicy: OnFailure
+            containers:
+            - name: work
+              image: busybox
+              command: ["sh", "-c", "exit 1"]
+      """
+    When it is applied
+    Then there is an event "BackoffLimitExceeded" within 60s
+    And there is 1 event "SuccessfulCreate" within 1s
+    And container "work" has restarted 1 time within 1s
