@@ -52,35 +52,37 @@ impl PodlifeWorld {
     /// Waits (manifest time `limit`, plus the runtime's slack) until `check` holds.
     pub async fn within(&self, limit: Duration, expected: &str, check: impl Fn(&Self) -> bool) {
         let deadline = tokio::time::Instant::now() + self.wall(limit) + slack(self);
-        let mut updates = self.started().engine.log().subscribe();
-        loop {
-            if check(self) {
-                return;
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                self.fail(&format!(
-                    "expected {expected} within {limit:?} (manifest time)"
-                ));
-            }
-            let _ =
-                tokio::time::timeout(left.min(Duration::from_millis(100)), updates.recv()).await;
+        if !self.follow(deadline, check).await {
+            self.fail(&format!(
+                "expected {expected} within {limit:?} (manifest time)"
+            ));
         }
     }
 
     /// Checks that `check` holds over the whole of `span` (manifest time).
     pub async fn throughout(&self, span: Duration, expected: &str, check: impl Fn(&Self) -> bool) {
         let end = tokio::time::Instant::now() + self.wall(span);
+        if self.follow(end, |w| !check(w)).await || !check(self) {
+            self.fail(&format!(
+                "expected {expected} for at least {span:?}, but it changed"
+            ));
+        }
+    }
+
+    /// Calls `check` now, on every record of the engine's log, and every 20 ms between them
+    /// (a pod's status is published just after its records), until it holds or `deadline`
+    /// passes: whether it held.
+    async fn follow(&self, deadline: tokio::time::Instant, check: impl Fn(&Self) -> bool) -> bool {
+        let mut updates = self.started().engine.log().subscribe();
         loop {
-            if !check(self) {
-                self.fail(&format!(
-                    "expected {expected} for at least {span:?}, but it changed"
-                ));
+            if check(self) {
+                return true;
             }
-            if tokio::time::Instant::now() >= end {
-                return;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(20)), updates.recv()).await;
         }
     }
 
