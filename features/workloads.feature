@@ -174,3 +174,28 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     Then there is an event "BackoffLimitExceeded" within 60s
     And there is 1 event "SuccessfulCreate" within 1s
     And container "work" has restarted 1 time within 1s
+
+  Scenario: a Job that runs past its activeDeadlineSeconds fails and its pod is deleted
+    Given the manifest:
+      """
+      apiVersion: batch/v1
+      kind: Job
+      metadata:
+        name: slow
+      spec:
+        activeDeadlineSeconds: 20
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+            - name: work
+              image: busybox
+              command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+      """
+    When it is applied
+    Then the pod is Running within 20s
+    And there is an event "DeadlineExceeded" with message "Job was active longer than specified deadline" within 30s
+    And there is an event "SuccessfulDelete" within 1s
+    And the stop signal was SIGTERM
+    And container "work" is terminated with exit code 0 within 10s
+    And there is no event "Completed"

@@ -37,7 +37,7 @@ pub(super) async fn keep(engine: &Shared, workload: WorkloadPlan, first: Vec<Pod
         template,
         rng: fastrand::Rng::new(),
     };
-    let mut state = State::new(&workload.policy, &first);
+    let mut state = State::new(&workload.policy, &first, engine.log.scale());
     state.start(&mut controller, first);
     while !state.done() {
         let record = tokio::select! {
@@ -182,7 +182,7 @@ enum State {
 }
 
 impl State {
-    fn new(policy: &Policy, first: &[Pod]) -> Self {
+    fn new(policy: &Policy, first: &[Pod], scale: crate::time::TimeScale) -> Self {
         match policy {
             Policy::Replicas => State::Replicas(Replicas::default()),
             Policy::Ordinals { ordered } => State::Ordinals(Ordinals {
@@ -195,7 +195,9 @@ impl State {
                 parallelism,
                 backoff_limit,
                 indexed,
+                active_deadline_seconds,
             } => State::Job(Job {
+                deadline: active_deadline_seconds.map(|s| Instant::now() + scale.seconds(s)),
                 completions: *completions,
                 parallelism: *parallelism,
                 backoff_limit: *backoff_limit,
@@ -228,15 +230,25 @@ impl State {
 
     fn timer(&self) -> Option<Instant> {
         match self {
-            State::Job(s) => s.backoff_until,
+            State::Job(s) => s.backoff_until.into_iter().chain(s.deadline).min(),
             _ => None,
         }
     }
 
     fn timer_fired(&mut self, c: &mut Controller) {
         if let State::Job(s) = self {
-            s.backoff_until = None;
-            s.fill(c);
+            let now = Instant::now();
+            if s.deadline.is_some_and(|d| d <= now) {
+                c.event(
+                    EventType::Warning,
+                    "DeadlineExceeded",
+                    "Job was active longer than specified deadline".to_owned(),
+                );
+                s.end(c);
+            } else if s.backoff_until.is_some_and(|b| b <= now) {
+                s.backoff_until = None;
+                s.fill(c);
+            }
         }
     }
 
@@ -345,6 +357,8 @@ struct Job {
     retry: VecDeque<u32>,
     next_index: u32,
     backoff_until: Option<Instant>,
+    /// `activeDeadlineSeconds` from the Job's start.
+    deadline: Option<Instant>,
     finished: bool,
 }
 

@@ -68,12 +68,14 @@ pub enum Policy {
     Ordinals { ordered: bool },
     /// Job: `completions` pods must succeed, at most `parallelism` run at once; a failed pod
     /// is replaced after the back-off (10 s, doubling, at most 6 min) until more than
-    /// `backoffLimit` have failed.
+    /// `backoffLimit` have failed or `activeDeadlineSeconds` have passed.
     Job {
         completions: u32,
         parallelism: u32,
         backoff_limit: u32,
         indexed: bool,
+        /// The Job fails (`DeadlineExceeded`) this long after it started.
+        active_deadline_seconds: Option<i64>,
     },
 }
 
@@ -253,6 +255,7 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                         parallelism: parallelism as u32,
                         backoff_limit: spec.backoff_limit.unwrap_or(6).max(0) as u32,
                         indexed,
+                        active_deadline_seconds: spec.active_deadline_seconds,
                     },
                 });
                 for index in 0..parallelism.min(completions.max(1)) {
