@@ -367,3 +367,48 @@ Feature: Services: endpoints follow readiness
     And the file "/data/env" in container "env" of pod "frontend" contains "http=[80]"
     And the file "/data/env" in container "env" of pod "frontend" contains "proto=[tcp]"
     And the file "/data/env" in container "env" of pod "frontend" contains "link=[tcp://"
+
+  Scenario: with sessionAffinity ClientIP every request of a client goes to the same pod
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        sessionAffinity: ClientIP
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 3
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "web" has 3 ready endpoints within 20s
+    When 20 HTTP requests are sent to service "web"
+    Then every request was answered
+    And the requests were answered by 1 different pod

@@ -239,7 +239,17 @@ impl Engine {
                 return Err(format!("cannot give service {name} an address: {e}"));
             }
         };
-        // A proxy per Service port.
+        // A proxy per Service port; `sessionAffinity: ClientIP` keeps a client on its pod
+        // for `timeoutSeconds` (3 hours by default) of manifest time.
+        let spec = service.spec.clone().unwrap_or_default();
+        let affinity = (spec.session_affinity.as_deref() == Some("ClientIP")).then(|| {
+            let timeout = spec
+                .session_affinity_config
+                .and_then(|c| c.client_ip)
+                .and_then(|c| c.timeout_seconds)
+                .unwrap_or(10_800);
+            self.shared.log.scale().seconds(i64::from(timeout))
+        });
         let mut proxies = Vec::new();
         for port in service.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
             let state = self.shared.services.clone();
@@ -250,7 +260,7 @@ impl Engine {
                     .map(|s| s.endpoints.get(&key).cloned().unwrap_or_default())
                     .unwrap_or_default()
             });
-            match proxy::listen(&address, port.name.clone(), port.port, source) {
+            match proxy::listen(&address, port.name.clone(), port.port, source, affinity) {
                 Ok(listening) => proxies.push(listening),
                 Err(e) => {
                     drop(proxies);

@@ -4,9 +4,10 @@
 //! With no ready endpoint, a connection is closed at once (a client sees the connection reset
 //! or an empty reply).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -35,12 +36,16 @@ impl Drop for PortProxy {
 
 /// Listens on the Service's address at `port` (any free port when that one cannot be had,
 /// e.g. below 1024 without the privilege) and carries each connection to the next ready
-/// endpoint's target port for this Service port. Call it within a tokio runtime.
+/// endpoint's target port for this Service port. With `affinity` (`sessionAffinity:
+/// ClientIP`, its timeout in wall time), a client keeps going to the endpoint it went to last
+/// while that endpoint is ready and the client has come back within the timeout. Call it
+/// within a tokio runtime.
 pub fn listen(
     service: &ServiceAddress,
     name: Option<String>,
     port: i32,
     endpoints: EndpointSource,
+    affinity: Option<Duration>,
 ) -> std::io::Result<PortProxy> {
     let wanted = u16::try_from(port).unwrap_or(0);
     let netns = service.netns.as_deref();
@@ -51,11 +56,13 @@ pub fn listen(
     listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(listener)?;
     let address = listener.local_addr()?;
-    let next = Arc::new(AtomicUsize::new(0));
     let port_name = name.clone();
     let task = tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let ready: Vec<(String, u16)> = endpoints()
+        let mut next = 0usize;
+        // Client address → (the endpoint's pod, when the client last came).
+        let mut sticky: HashMap<IpAddr, (String, Instant)> = HashMap::new();
+        while let Ok((client, peer)) = listener.accept().await {
+            let ready: Vec<(String, String, u16)> = endpoints()
                 .into_iter()
                 .filter(|e| e.ready)
                 .filter_map(|e| {
@@ -64,7 +71,7 @@ pub fn listen(
                         .iter()
                         .find(|p| p.port == port && p.name == port_name)?
                         .target;
-                    Some((e.ip, target))
+                    Some((e.pod, e.ip, target))
                 })
                 .collect();
             if ready.is_empty() {
@@ -72,7 +79,20 @@ pub fn listen(
                 drop(client);
                 continue;
             }
-            let (ip, target) = ready[next.fetch_add(1, Ordering::Relaxed) % ready.len()].clone();
+            let kept = affinity.and_then(|timeout| {
+                let (pod, at) = sticky.get(&peer.ip())?;
+                (at.elapsed() < timeout)
+                    .then(|| ready.iter().position(|(p, ..)| p == pod))
+                    .flatten()
+            });
+            let chosen = kept.unwrap_or_else(|| {
+                next = next.wrapping_add(1);
+                next % ready.len()
+            });
+            let (pod, ip, target) = ready[chosen].clone();
+            if affinity.is_some() {
+                sticky.insert(peer.ip(), (pod, Instant::now()));
+            }
             tokio::spawn(carry(client, ip, target));
         }
     });
@@ -156,6 +176,7 @@ mod tests {
             None,
             80,
             Arc::new(move || source.lock().unwrap().clone()),
+            None,
         )
         .unwrap();
         let mut seen = Vec::new();
@@ -174,5 +195,50 @@ mod tests {
             "",
             "no ready endpoint: closed at once"
         );
+    }
+
+    #[tokio::test]
+    async fn client_ip_affinity_keeps_a_client_on_its_endpoint_while_it_is_ready() {
+        let (a, b) = (greeter("a").await, greeter("b").await);
+        let current = Arc::new(Mutex::new(vec![
+            endpoint("a", a, true),
+            endpoint("b", b, true),
+        ]));
+        let source = current.clone();
+        let proxy = listen(
+            &ServiceAddress {
+                id: "test".into(),
+                ip: IpAddr::from([127, 0, 0, 1]),
+                netns: None,
+            },
+            None,
+            80,
+            Arc::new(move || source.lock().unwrap().clone()),
+            Some(Duration::from_secs(60)),
+        )
+        .unwrap();
+        let first = ask(proxy.address).await;
+        for _ in 0..5 {
+            assert_eq!(
+                ask(proxy.address).await,
+                first,
+                "the same client, the same pod"
+            );
+        }
+        // Its endpoint becomes unready: the client moves, and stays on the other one.
+        current
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .filter(|e| e.pod == first)
+            .for_each(|e| e.ready = false);
+        let other = ask(proxy.address).await;
+        assert_ne!(other, first);
+        current
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .for_each(|e| e.ready = true);
+        assert_eq!(ask(proxy.address).await, other, "it stays where it went");
     }
 }
