@@ -199,3 +199,48 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     And the stop signal was SIGTERM
     And container "work" is terminated with exit code 0 within 10s
     And there is no event "Completed"
+
+  Scenario: StatefulSet pods reach each other by their stable DNS names
+    Each pod is Ready only while GET http://db-0.db:8080/ answers, so db-1 and db-2 become
+    Ready only by resolving db-0's name (its headless Service's record).
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: db
+      spec:
+        clusterIP: None
+        selector:
+          app: db
+        ports:
+        - port: 8080
+      ---
+      apiVersion: apps/v1
+      kind: StatefulSet
+      metadata:
+        name: db
+      spec:
+        serviceName: db
+        replicas: 3
+        selector:
+          matchLabels:
+            app: db
+        template:
+          metadata:
+            labels:
+              app: db
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080", "--backend", "http://db-0.db:8080/"]
+              readinessProbe:
+                httpGet:
+                  path: /backend
+                  port: 8080
+                periodSeconds: 1
+      """
+    When it is applied
+    Then all 3 pods are Ready within 60s
+    And pod "db-2" was created after pod "db-1" became Ready

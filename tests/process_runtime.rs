@@ -9,6 +9,7 @@ use podlife::runtime::{
 
 fn sandbox_spec(name: &str) -> SandboxSpec {
     SandboxSpec {
+        domain_names: Vec::new(),
         pod_uid: format!("uid-{name}-0000"),
         pod_name: name.to_owned(),
         namespace: "default".to_owned(),

@@ -312,20 +312,42 @@ impl PodWorker {
             .flatten()
             .map(|v| v.name.clone())
             .collect();
+        let hostname = self
+            .spec
+            .hostname
+            .clone()
+            .unwrap_or_else(|| self.name.clone());
+        // With a subdomain (a StatefulSet's serviceName), the pod has DNS names of its own, as
+        // its headless Service gives it: `db-0.db.default.svc.cluster.local` and shorter.
+        let domain_names: Vec<String> = self
+            .spec
+            .subdomain
+            .iter()
+            .flat_map(|sub| {
+                let ns = &self.namespace;
+                [
+                    format!("{hostname}.{sub}.{ns}.svc.cluster.local"),
+                    format!("{hostname}.{sub}.{ns}.svc"),
+                    format!("{hostname}.{sub}.{ns}"),
+                    format!("{hostname}.{sub}"),
+                ]
+            })
+            .collect();
         let sandbox_spec = SandboxSpec {
             pod_uid: self.uid.clone(),
             pod_name: self.name.clone(),
             namespace: self.namespace.clone(),
-            hostname: self
-                .spec
-                .hostname
-                .clone()
-                .unwrap_or_else(|| self.name.clone()),
+            hostname: hostname.clone(),
+            domain_names: domain_names.clone(),
             volumes,
         };
         match self.runtime.create_sandbox(&sandbox_spec).await {
             Ok(sandbox) => {
                 self.pod_ip = Some(sandbox.ip.to_string());
+                // Hooks, probes and pods created from now on resolve them too.
+                for name in &domain_names {
+                    self.hosts.alias(name, sandbox.ip);
+                }
                 self.sandbox = Some(sandbox);
             }
             Err(e) => {

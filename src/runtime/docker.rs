@@ -458,7 +458,12 @@ impl ContainerRuntime for DockerRuntime {
                         endpoints_config: Some(HashMap::from([(
                             self.network.clone(),
                             EndpointSettings {
-                                aliases: Some(vec![spec.hostname.clone(), spec.pod_name.clone()]),
+                                aliases: Some(
+                                    [spec.hostname.clone(), spec.pod_name.clone()]
+                                        .into_iter()
+                                        .chain(spec.domain_names.iter().cloned())
+                                        .collect(),
+                                ),
                                 ..Default::default()
                             },
                         )])),

@@ -23,6 +23,10 @@ pub struct SandboxSpec {
     pub pod_name: String,
     pub namespace: String,
     pub hostname: String,
+    /// The pod's DNS names besides its hostname, longest first (a StatefulSet pod's
+    /// `db-0.db.default.svc.cluster.local`, …, `db-0.db`): the runtime's resolver should
+    /// answer them with the pod IP, and the pod's own `/etc/hosts` lists them.
+    pub domain_names: Vec<String>,
     /// emptyDir volumes, shared by the pod's containers.
     pub volumes: Vec<String>,
 }

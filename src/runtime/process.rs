@@ -330,7 +330,7 @@ impl ContainerRuntime for ProcessRuntime {
                 mounts.push((dir.join(TERMINATION_LOG), target, false));
             }
             let hosts = dir.join("hosts");
-            std::fs::write(&hosts, hosts_file(pod.ip, &pod.spec.hostname, &self.hosts))?;
+            std::fs::write(&hosts, hosts_file(pod.ip, &pod.spec, &self.hosts))?;
             let target = PathBuf::from("/etc/hosts");
             self.ensure_mount_point(&target, true)?;
             mounts.push((hosts, target, true));
@@ -698,11 +698,19 @@ pub fn owner_token(pid: u32) -> Option<String> {
 /// Reaps runs whose engine is gone (killed with SIGKILL, crashed).
 /// The pod's `/etc/hosts`, as the kubelet writes it: localhost, the pod's own name at its IP,
 /// then the runtime's extra names.
-fn hosts_file(ip: IpAddr, hostname: &str, extra: &Hosts) -> String {
+fn hosts_file(ip: IpAddr, spec: &SandboxSpec, extra: &Hosts) -> String {
     let mut text = String::from(
         "# Kubernetes-managed hosts file (podlife).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
     );
-    text.push_str(&format!("{ip}\t{hostname}\n"));
+    // As the kubelet writes it: `10.1.2.3  db-0.db.default.svc.cluster.local  db-0`.
+    let own: Vec<&str> = spec
+        .domain_names
+        .first()
+        .map(String::as_str)
+        .into_iter()
+        .chain([spec.hostname.as_str()])
+        .collect();
+    text.push_str(&format!("{ip}\t{}\n", own.join("\t")));
     for (name, ip) in extra.entries() {
         text.push_str(&format!("{ip}\t{name}\n"));
     }
