@@ -151,6 +151,18 @@ mod tests {
         }
     }
 
+    /// A proxy for port 80 on 127.0.0.1 over the endpoints in `current`.
+    fn proxy_over(current: &Arc<Mutex<Vec<Endpoint>>>, affinity: Option<Duration>) -> PortProxy {
+        let source = current.clone();
+        let address = ServiceAddress {
+            id: "test".into(),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            netns: None,
+        };
+        let endpoints: EndpointSource = Arc::new(move || source.lock().unwrap().clone());
+        listen(&address, None, 80, endpoints, affinity).unwrap()
+    }
+
     async fn ask(addr: SocketAddr) -> String {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let mut out = String::new();
@@ -166,19 +178,7 @@ mod tests {
             endpoint("b", b, true),
             endpoint("c", c, false),
         ]));
-        let source = current.clone();
-        let proxy = listen(
-            &ServiceAddress {
-                id: "test".into(),
-                ip: IpAddr::from([127, 0, 0, 1]),
-                netns: None,
-            },
-            None,
-            80,
-            Arc::new(move || source.lock().unwrap().clone()),
-            None,
-        )
-        .unwrap();
+        let proxy = proxy_over(&current, None);
         let mut seen = Vec::new();
         for _ in 0..4 {
             seen.push(ask(proxy.address).await);
@@ -204,19 +204,7 @@ mod tests {
             endpoint("a", a, true),
             endpoint("b", b, true),
         ]));
-        let source = current.clone();
-        let proxy = listen(
-            &ServiceAddress {
-                id: "test".into(),
-                ip: IpAddr::from([127, 0, 0, 1]),
-                netns: None,
-            },
-            None,
-            80,
-            Arc::new(move || source.lock().unwrap().clone()),
-            Some(Duration::from_secs(60)),
-        )
-        .unwrap();
+        let proxy = proxy_over(&current, Some(Duration::from_secs(60)));
         let first = ask(proxy.address).await;
         for _ in 0..5 {
             assert_eq!(
