@@ -244,3 +244,54 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     When it is applied
     Then all 3 pods are Ready within 60s
     And pod "db-2" was created after pod "db-1" became Ready
+
+  Scenario: a pod that started first reaches a StatefulSet's pods by name once they exist
+    The client's /etc/hosts was written before db-1 existed: db-1's name reaches it later,
+    as cluster DNS would answer it.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: client
+      spec:
+        containers:
+        - name: app
+          image: podlife/testapp:1
+          command: ["testapp", "--http", "8080", "--backend", "http://db-1.db:8080/"]
+          readinessProbe:
+            httpGet:
+              path: /backend
+              port: 8080
+            periodSeconds: 1
+      ---
+      apiVersion: apps/v1
+      kind: StatefulSet
+      metadata:
+        name: db
+      spec:
+        serviceName: db
+        replicas: 2
+        selector:
+          matchLabels:
+            app: db
+        template:
+          metadata:
+            labels:
+              app: db
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                initialDelaySeconds: 20
+                periodSeconds: 1
+      """
+    When it is applied
+    Then pod "client" is Running within 20s
+    And pod "client" stays not Ready for at least 15s
+    And pod "client" is Ready within 60s

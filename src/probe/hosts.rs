@@ -10,24 +10,52 @@ use std::sync::{Arc, RwLock};
 
 /// A shared, cheaply cloned name → address table.
 #[derive(Clone, Default)]
-pub struct Hosts(Arc<RwLock<HashMap<String, IpAddr>>>);
+pub struct Hosts(Arc<Table>);
+
+/// Called with the table after a name was added or changed.
+type Listener = Box<dyn Fn(&Hosts) + Send + Sync>;
+
+#[derive(Default)]
+struct Table {
+    names: RwLock<HashMap<String, IpAddr>>,
+    listeners: RwLock<Vec<Listener>>,
+}
 
 impl Hosts {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Makes `name` resolve to `ip` (names are case-insensitive, as in DNS).
+    /// Makes `name` resolve to `ip` (names are case-insensitive, as in DNS), and tells the
+    /// listeners when that changed the table.
     pub fn alias(&self, name: &str, ip: IpAddr) {
-        self.0
+        let before = self
+            .0
+            .names
             .write()
             .expect("host aliases")
             .insert(name.to_ascii_lowercase(), ip);
+        if before != Some(ip) {
+            for listener in self.0.listeners.read().expect("host listeners").iter() {
+                listener(self);
+            }
+        }
+    }
+
+    /// Calls `listener` whenever a name is added or changed: a runtime keeps the pods'
+    /// `/etc/hosts` up to date with it, as cluster DNS would be.
+    pub fn on_change(&self, listener: impl Fn(&Hosts) + Send + Sync + 'static) {
+        self.0
+            .listeners
+            .write()
+            .expect("host listeners")
+            .push(Box::new(listener));
     }
 
     /// The address `name` was given, if any.
     pub fn lookup(&self, name: &str) -> Option<IpAddr> {
         self.0
+            .names
             .read()
             .expect("host aliases")
             .get(&name.to_ascii_lowercase())
@@ -38,6 +66,7 @@ impl Hosts {
     pub fn entries(&self) -> Vec<(String, IpAddr)> {
         let mut all: Vec<_> = self
             .0
+            .names
             .read()
             .expect("host aliases")
             .iter()

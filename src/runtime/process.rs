@@ -52,7 +52,7 @@ pub struct ProcessRuntime {
     path: String,
     /// Names every pod's `/etc/hosts` lists (with isolation), e.g. a test's `monitor.com`.
     hosts: Hosts,
-    sandboxes: Mutex<HashMap<String, PodDir>>,
+    sandboxes: Arc<Mutex<HashMap<String, PodDir>>>,
     containers: Mutex<HashMap<ContainerId, Arc<Proc>>>,
 }
 
@@ -61,6 +61,22 @@ struct PodDir {
     dir: PathBuf,
     spec: SandboxSpec,
     ip: IpAddr,
+}
+
+impl PodDir {
+    fn hosts_path(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
+
+    /// Writes the pod's `/etc/hosts` (bind-mounted into its containers) when its text
+    /// changed: in place, so that the mounts see it.
+    fn write_hosts(&self, hosts: &Hosts) {
+        let text = hosts_file(self.ip, &self.spec, hosts);
+        let path = self.hosts_path();
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            let _ = std::fs::write(&path, text);
+        }
+    }
 }
 
 /// One container instance.
@@ -103,7 +119,7 @@ impl ProcessRuntime {
             isolation: isolation_available(),
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             hosts: Hosts::new(),
-            sandboxes: Mutex::new(HashMap::new()),
+            sandboxes: Arc::default(),
             containers: Mutex::new(HashMap::new()),
         })
     }
@@ -115,9 +131,19 @@ impl ProcessRuntime {
         self
     }
 
-    /// Names every pod resolves through its `/etc/hosts`, as the kubelet writes it (the
-    /// table as it is when each container is created; share it with the engine's).
+    /// Names every pod resolves through its `/etc/hosts`, as the kubelet writes it (share the
+    /// table with the engine's). A name added later (a Service, a StatefulSet peer) reaches
+    /// the running pods too: their files are rewritten, as cluster DNS would answer it.
     pub fn with_hosts(mut self, hosts: Hosts) -> Self {
+        let pods = Arc::downgrade(&self.sandboxes);
+        hosts.on_change(move |hosts| {
+            let Some(pods) = pods.upgrade() else {
+                return;
+            };
+            for pod in pods.lock().expect("runtime state").values() {
+                pod.write_hosts(hosts);
+            }
+        });
         self.hosts = hosts;
         self
     }
@@ -238,14 +264,19 @@ impl ContainerRuntime for ProcessRuntime {
             std::fs::create_dir_all(dir.join("volumes").join(volume))?;
         }
         std::fs::create_dir_all(&dir)?;
-        self.sandboxes.lock().expect("runtime state").insert(
-            id.clone(),
-            PodDir {
-                dir,
-                spec: spec.clone(),
-                ip,
-            },
-        );
+        let pod = PodDir {
+            dir,
+            spec: spec.clone(),
+            ip,
+        };
+        if self.isolation {
+            // The pod's /etc/hosts, shared by its containers and kept up to date.
+            pod.write_hosts(&self.hosts);
+        }
+        self.sandboxes
+            .lock()
+            .expect("runtime state")
+            .insert(id.clone(), pod);
         Ok(Sandbox { id, ip })
     }
 
@@ -329,11 +360,9 @@ impl ContainerRuntime for ProcessRuntime {
                 self.ensure_mount_point(&target, true)?;
                 mounts.push((dir.join(TERMINATION_LOG), target, false));
             }
-            let hosts = dir.join("hosts");
-            std::fs::write(&hosts, hosts_file(pod.ip, &pod.spec, &self.hosts))?;
             let target = PathBuf::from("/etc/hosts");
             self.ensure_mount_point(&target, true)?;
-            mounts.push((hosts, target, true));
+            mounts.push((pod.hosts_path(), target, true));
         }
         let cwd = match &spec.working_dir {
             Some(dir) if Path::new(dir).is_dir() || self.isolation => PathBuf::from(dir),
