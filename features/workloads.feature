@@ -295,3 +295,104 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     Then pod "client" is Running within 20s
     And pod "client" stays not Ready for at least 15s
     And pod "client" is Ready within 60s
+
+  Scenario: a rolling restart replaces every pod while the Service keeps all its pods available
+    The default strategy for 3 replicas is maxSurge 1, maxUnavailable 0: an old pod goes only
+    once a new one is Ready.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 3
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                initialDelaySeconds: 2
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "web" has 3 ready endpoints within 30s
+    When deployment "web" is restarted
+    Then there is an event "ScalingReplicaSet" within 1s
+    And service "web" keeps at least 3 ready endpoints for at least 20s
+    And there are 6 events "SuccessfulCreate" within 60s
+    And there are 3 events "SuccessfulDelete" within 30s
+    And service "web" has 3 ready endpoints within 20s
+    When 30 HTTP requests are sent to service "web"
+    Then every request was answered
+    And the requests were answered by 3 different pods
+
+  Scenario: a Recreate Deployment stops every old pod before it starts a new one
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 2
+        strategy:
+          type: Recreate
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "web" has 2 ready endpoints within 30s
+    When deployment "web" is restarted
+    Then service "web" has 0 ready endpoints within 2s
+    And there are 2 events "SuccessfulDelete" within 1s
+    And there are 4 events "SuccessfulCreate" within 30s
+    And service "web" has 2 ready endpoints within 30s

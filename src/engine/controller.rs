@@ -14,17 +14,30 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Event, EventType, Observation, Record, Shared, What};
-use crate::manifest::expand::{Policy, WorkloadPlan, generate_name, uid};
+use crate::manifest::expand::{Policy, Update, WorkloadPlan, generate_name, template_hash, uid};
 
 /// The annotation (and label) with an Indexed Job pod's completion index.
 const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
 
 /// Runs `workload`'s controller: creates its first pods (`first`, as planned) and keeps them
 /// until it is done (a Job) or stopped.
-pub(super) async fn keep(engine: &Shared, workload: WorkloadPlan, first: Vec<Pod>) {
+/// What a controller can be asked to do besides keeping its pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// `kubectl rollout restart`: roll out the template again (a Deployment).
+    Restart,
+}
+
+pub(super) async fn keep(
+    engine: &Shared,
+    workload: WorkloadPlan,
+    first: Vec<Pod>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
     let Some(template) = first.first().cloned() else {
         return;
     };
@@ -44,6 +57,10 @@ pub(super) async fn keep(engine: &Shared, workload: WorkloadPlan, first: Vec<Pod
             received = records.recv() => received,
             () = sleep_until(state.timer()) => {
                 state.timer_fired(&mut controller);
+                continue;
+            }
+            Some(command) = commands.recv() => {
+                state.command(&mut controller, command);
                 continue;
             }
         };
@@ -184,7 +201,11 @@ enum State {
 impl State {
     fn new(policy: &Policy, first: &[Pod], scale: crate::time::TimeScale) -> Self {
         match policy {
-            Policy::Replicas => State::Replicas(Replicas::default()),
+            Policy::Replicas { update } => State::Replicas(Replicas {
+                desired: first.len(),
+                update: *update,
+                ..Replicas::default()
+            }),
             Policy::Ordinals { ordered } => State::Ordinals(Ordinals {
                 pods: first.to_vec(),
                 created: BTreeSet::new(),
@@ -228,6 +249,17 @@ impl State {
         }
     }
 
+    fn command(&mut self, c: &mut Controller, command: Command) {
+        match (self, command) {
+            (State::Replicas(s), Command::Restart) => s.restart(c),
+            (_, Command::Restart) => c.event(
+                EventType::Warning,
+                "RestartNotSupported",
+                "only a Deployment rolls out again here".to_owned(),
+            ),
+        }
+    }
+
     fn timer(&self) -> Option<Instant> {
         match self {
             State::Job(s) => s.backoff_until.into_iter().chain(s.deadline).min(),
@@ -257,15 +289,27 @@ impl State {
     }
 }
 
-/// ReplicaSet, ReplicationController, Deployment, DaemonSet.
+/// ReplicaSet, ReplicationController, Deployment, DaemonSet; a Deployment's rollout.
 #[derive(Default)]
 struct Replicas {
-    /// Pods neither terminating nor finished.
+    desired: usize,
+    update: Option<Update>,
+    /// Pods of the current template, neither terminating nor finished.
     active: BTreeSet<String>,
+    /// Pods of the template before a rollout, neither terminating nor finished.
+    old: BTreeSet<String>,
+    /// Old pods not yet finished (`Recreate` waits for them).
+    old_alive: BTreeSet<String>,
+    ready: BTreeSet<String>,
+    /// The current template's generated-name base (its ReplicaSet's name).
+    base: String,
 }
 
 impl Replicas {
     fn start(&mut self, c: &mut Controller, first: Vec<Pod>) {
+        if let Some(name) = first.first().and_then(|p| p.metadata.name.as_deref()) {
+            self.base = generated_base(name).to_owned();
+        }
         for pod in first {
             self.active
                 .insert(pod.metadata.name.clone().unwrap_or_default());
@@ -274,10 +318,128 @@ impl Replicas {
     }
 
     fn observe(&mut self, c: &mut Controller, record: &Record) {
-        let leaves = matches!(record.observation(), Some(Observation::Terminating { .. }))
-            || phase_is_terminal(record);
-        if leaves && self.active.remove(&record.pod) {
-            let pod = c.new_pod(generated_base(&record.pod));
+        let pod = record.pod.as_str();
+        match record.observation() {
+            Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+                if *status {
+                    self.ready.insert(pod.to_owned());
+                } else {
+                    self.ready.remove(pod);
+                }
+            }
+            Some(Observation::Terminating { .. }) => self.leaves(c, pod),
+            _ if phase_is_terminal(record) => self.leaves(c, pod),
+            Some(Observation::PodFinished) => {
+                self.ready.remove(pod);
+                self.old_alive.remove(pod);
+            }
+            _ => return,
+        }
+        self.roll(c);
+    }
+
+    /// A pod begins terminating or fails: one of the current template's is replaced.
+    fn leaves(&mut self, c: &mut Controller, pod: &str) {
+        self.ready.remove(pod);
+        self.old.remove(pod);
+        if self.active.remove(pod) {
+            let new = c.new_pod(generated_base(pod));
+            self.active
+                .insert(new.metadata.name.clone().unwrap_or_default());
+            c.create(new);
+        }
+    }
+
+    /// `kubectl rollout restart`: a new template (its `restartedAt` annotation and hash), and
+    /// the pods of the old one become the ones to replace.
+    fn restart(&mut self, c: &mut Controller) {
+        let Some(update) = self.update else {
+            return;
+        };
+        let mut template = c.template.clone();
+        let meta = &mut template.metadata;
+        meta.annotations.get_or_insert_with(BTreeMap::new).insert(
+            "kubectl.kubernetes.io/restartedAt".to_owned(),
+            super::status::now().to_string(),
+        );
+        let labels = meta.labels.get_or_insert_with(BTreeMap::new);
+        labels.remove("pod-template-hash");
+        let hash = template_hash(&k8s_openapi::api::core::v1::PodTemplateSpec {
+            metadata: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                labels: Some(labels.clone()),
+                annotations: meta.annotations.clone(),
+                ..Default::default()
+            }),
+            spec: template.spec.clone(),
+        });
+        labels.insert("pod-template-hash".to_owned(), hash.clone());
+        let replica_set = format!("{}-{hash}", c.set);
+        for owner in meta.owner_references.iter_mut().flatten() {
+            owner.name = replica_set.clone();
+            owner.uid = uid(&mut c.rng);
+        }
+        self.base = replica_set.clone();
+        c.template = template;
+        c.name = format!("replicaset/{replica_set}");
+        self.old_alive.extend(self.active.iter().cloned());
+        self.old.append(&mut self.active);
+        c.event(
+            EventType::Normal,
+            "ScalingReplicaSet",
+            format!(
+                "Rolling out replica set {replica_set} ({})",
+                if update.recreate {
+                    "Recreate".to_owned()
+                } else {
+                    format!(
+                        "maxSurge {}, maxUnavailable {}",
+                        update.max_surge, update.max_unavailable
+                    )
+                }
+            ),
+        );
+        self.roll(c);
+    }
+
+    /// One step of a rollout, as the Deployment controller takes it: old pods go while enough
+    /// pods stay available (`desired - maxUnavailable`; unready ones at once), new ones come
+    /// while the total stays within `desired + maxSurge` (`Recreate`: once every old pod is
+    /// gone).
+    fn roll(&mut self, c: &mut Controller) {
+        let Some(update) = self.update else {
+            return;
+        };
+        if self.old.is_empty() && self.active.len() >= self.desired {
+            return;
+        }
+        let min_available = self.desired.saturating_sub(update.max_unavailable as usize);
+        let ready = |set: &BTreeSet<String>, ready: &BTreeSet<String>| {
+            set.iter().filter(|p| ready.contains(*p)).count()
+        };
+        let mut available = ready(&self.active, &self.ready) + ready(&self.old, &self.ready);
+        let (unready, ready_old): (Vec<String>, Vec<String>) = self
+            .old
+            .iter()
+            .cloned()
+            .partition(|p| !self.ready.contains(p));
+        for pod in unready {
+            self.old.remove(&pod);
+            c.delete(&pod);
+        }
+        for pod in ready_old {
+            if available <= min_available {
+                break;
+            }
+            available -= 1;
+            self.old.remove(&pod);
+            c.delete(&pod);
+        }
+        if update.recreate && !self.old_alive.is_empty() {
+            return;
+        }
+        let most = self.desired + update.max_surge as usize;
+        while self.active.len() < self.desired && self.active.len() + self.old.len() < most {
+            let pod = c.new_pod(&self.base);
             self.active
                 .insert(pod.metadata.name.clone().unwrap_or_default());
             c.create(pod);

@@ -123,6 +123,13 @@ impl Drop for Busy {
     }
 }
 
+/// A running workload controller.
+struct WorkloadController {
+    name: String,
+    commands: mpsc::UnboundedSender<controller::Command>,
+    task: JoinHandle<()>,
+}
+
 /// What the engine's handle and its workload controllers share.
 #[derive(Clone)]
 struct Shared {
@@ -139,8 +146,9 @@ struct Shared {
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
 pub struct Engine {
     shared: Shared,
-    /// The workload controllers, stopped before the engine deletes everything.
-    controllers: Mutex<Vec<JoinHandle<()>>>,
+    /// The workload controllers (by workload name, with their command channel), stopped
+    /// before the engine deletes everything.
+    controllers: Mutex<Vec<WorkloadController>>,
 }
 
 impl Engine {
@@ -191,11 +199,34 @@ impl Engine {
     pub fn apply_workload(&self, workload: WorkloadPlan, pods: Vec<Pod>) {
         let busy = Busy::new(&self.shared.busy);
         let shared = self.shared.clone();
+        let name = workload.owner.name.clone();
+        let (commands, received) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let _busy = busy;
-            controller::keep(&shared, workload, pods).await;
+            controller::keep(&shared, workload, pods, received).await;
         });
-        self.controllers.lock().expect("engine state").push(task);
+        self.controllers
+            .lock()
+            .expect("engine state")
+            .push(WorkloadController {
+                name,
+                commands,
+                task,
+            });
+    }
+
+    /// `kubectl rollout restart deployment/<name>`: the Deployment rolls its pods over to a
+    /// new template by its strategy (RollingUpdate's maxSurge/maxUnavailable, or Recreate).
+    pub fn rollout_restart(&self, deployment: &str) -> Result<(), String> {
+        let controllers = self.controllers.lock().expect("engine state");
+        let controller = controllers
+            .iter()
+            .find(|c| c.name == deployment)
+            .ok_or_else(|| format!("no workload {deployment}"))?;
+        controller
+            .commands
+            .send(controller::Command::Restart)
+            .map_err(|_| format!("{deployment}'s controller has stopped"))
     }
 
     /// Starts keeping the endpoints of `service` (named): the pods its selector matches, as
@@ -394,7 +425,7 @@ impl Engine {
         // Before listing the pods: a controller still running creates nothing after this.
         self.shared.closing.store(true, Ordering::SeqCst);
         for controller in self.controllers.lock().expect("engine state").drain(..) {
-            controller.abort();
+            controller.task.abort();
         }
         for name in self.pods() {
             let _ = self.delete(&name, grace);
@@ -580,7 +611,7 @@ impl Drop for Engine {
     fn drop(&mut self) {
         if let Ok(mut controllers) = self.controllers.lock() {
             for controller in controllers.drain(..) {
-                controller.abort();
+                controller.task.abort();
             }
         }
         if let Ok(mut services) = self.shared.services.lock() {

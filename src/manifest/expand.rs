@@ -8,8 +8,10 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::DeploymentStrategy;
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use super::document::{Manifest, Origin};
@@ -60,8 +62,9 @@ pub struct ServicePlan {
 pub enum Policy {
     /// ReplicaSet, ReplicationController, Deployment (its ReplicaSet) and DaemonSet (one node):
     /// the pods that are neither terminating nor finished are kept at their number, a
-    /// replacement with a new name for each one that is.
-    Replicas,
+    /// replacement with a new name for each one that is. A Deployment can roll out a new
+    /// template (`kubectl rollout restart`) by its `update`.
+    Replicas { update: Option<Update> },
     /// StatefulSet: one pod per ordinal, replaced under the same name once the old one is
     /// gone. `OrderedReady` (the default) creates ordinal n+1 only once n is Running and
     /// Ready; `Parallel` creates them all at once.
@@ -77,6 +80,57 @@ pub enum Policy {
         /// The Job fails (`DeadlineExceeded`) this long after it started.
         active_deadline_seconds: Option<i64>,
     },
+}
+
+/// How a Deployment replaces its pods with a new template's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Update {
+    /// `Recreate`: every old pod is gone before a new one is created.
+    pub recreate: bool,
+    /// `RollingUpdate.maxSurge`, in pods (percentages rounded up).
+    pub max_surge: u32,
+    /// `RollingUpdate.maxUnavailable`, in pods (percentages rounded down; 1 when both are 0).
+    pub max_unavailable: u32,
+}
+
+impl Update {
+    /// A Deployment's strategy for `replicas` pods (RollingUpdate 25 %/25 % by default).
+    pub fn of(strategy: Option<&DeploymentStrategy>, replicas: u32) -> Self {
+        let resolve = |value: Option<&IntOrString>, up: bool| -> u32 {
+            match value {
+                None => {
+                    let quarter = f64::from(replicas) * 0.25;
+                    (if up { quarter.ceil() } else { quarter.floor() }) as u32
+                }
+                Some(IntOrString::Int(n)) => (*n).max(0) as u32,
+                Some(IntOrString::String(p)) => {
+                    let pct = p.trim_end_matches('%').parse::<f64>().unwrap_or(25.0) / 100.0;
+                    let n = f64::from(replicas) * pct;
+                    (if up { n.ceil() } else { n.floor() }) as u32
+                }
+            }
+        };
+        if strategy.and_then(|s| s.type_.as_deref()) == Some("Recreate") {
+            return Self {
+                recreate: true,
+                max_surge: 0,
+                max_unavailable: replicas,
+            };
+        }
+        let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
+        let max_surge = resolve(rolling.and_then(|r| r.max_surge.as_ref()), true);
+        let max_unavailable = resolve(rolling.and_then(|r| r.max_unavailable.as_ref()), false);
+        Self {
+            recreate: false,
+            max_surge,
+            max_unavailable: if max_surge == 0 && max_unavailable == 0 {
+                1
+            } else {
+                max_unavailable
+            },
+        }
+    }
 }
 
 /// A workload whose pods a controller keeps: the pods of the plan whose `owner` it is.
@@ -152,7 +206,12 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let s = &d.spec;
                 plan.workloads.push(WorkloadPlan {
                     owner: owner.clone(),
-                    policy: Policy::Replicas,
+                    policy: Policy::Replicas {
+                        update: Some(Update::of(
+                            s.strategy.as_ref(),
+                            s.replicas.unwrap_or(1).max(0) as u32,
+                        )),
+                    },
                 });
                 let hash = template_hash(&s.template);
                 let rs_name = format!("{name}-{hash}");
@@ -182,7 +241,7 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 let template = template.unwrap_or_default();
                 plan.workloads.push(WorkloadPlan {
                     owner: owner.clone(),
-                    policy: Policy::Replicas,
+                    policy: Policy::Replicas { update: None },
                 });
                 let owner = controller_ref(object, &uid);
                 for _ in 0..replicas.unwrap_or(1).max(0) {
@@ -231,7 +290,7 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
             Object::DaemonSet(ds) => {
                 plan.workloads.push(WorkloadPlan {
                     owner: owner.clone(),
-                    policy: Policy::Replicas,
+                    policy: Policy::Replicas { update: None },
                 });
                 let owner = controller_ref(object, &uid);
                 let extra = labels([("pod-template-generation", "1")]);
@@ -400,6 +459,24 @@ pub fn template_hash(template: &PodTemplateSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rolling_update_numbers_as_the_deployment_controller_rounds_them() {
+        let default = Update::of(None, 3);
+        assert_eq!((default.max_surge, default.max_unavailable), (1, 0));
+        let ten = Update::of(None, 10);
+        assert_eq!((ten.max_surge, ten.max_unavailable), (3, 2));
+        let one = Update::of(None, 1);
+        assert_eq!((one.max_surge, one.max_unavailable), (1, 0));
+        let recreate = Update::of(
+            Some(&DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                rolling_update: None,
+            }),
+            3,
+        );
+        assert!(recreate.recreate);
+    }
 
     #[test]
     fn generated_names_look_like_kubernetes() {

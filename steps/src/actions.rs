@@ -5,6 +5,7 @@
 //! When the pod is deleted
 //! When pod "web" is deleted with grace period 0
 //! When 30s pass
+//! When deployment "web" is restarted
 //! When the backend fails
 //! When the backend recovers
 //! When the health endpoint of container "app" starts failing
@@ -102,6 +103,16 @@ fn delete(world: &mut PodlifeWorld, subject: String, grace: String) {
         .engine
         .delete(&pod, grace)
         .unwrap_or_else(|e| panic!("cannot delete {pod}: {e}"));
+}
+
+/// `kubectl rollout restart deployment/<name>`.
+#[when(regex = r#"^deployment "([^"]+)" is restarted$"#)]
+fn rollout_restart(world: &mut PodlifeWorld, deployment: String) {
+    world
+        .started()
+        .engine
+        .rollout_restart(&deployment)
+        .unwrap_or_else(|e| panic!("cannot restart deployment {deployment}: {e}"));
 }
 
 #[when(regex = r"^(\S+) pass(?:es)?$")]
