@@ -177,3 +177,21 @@ fn dropping_the_runtime_kills_its_processes() {
     assert!(!alive, "process {pid} outlived the runtime");
     let _ = std::fs::remove_file(pid_file);
 }
+
+/// Concurrent scenarios each start a runtime: their pods must never share an address (two
+/// testapps on one IP:port made a scenario's probe reach another scenario's pod).
+#[tokio::test]
+async fn runtimes_side_by_side_give_their_pods_distinct_addresses() {
+    let starts: Vec<_> = (0..40)
+        .map(|_| std::thread::spawn(|| ProcessRuntime::new().unwrap()))
+        .collect();
+    let runtimes: Vec<ProcessRuntime> = starts.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut ips = std::collections::BTreeSet::new();
+    for runtime in &runtimes {
+        let sandbox = runtime
+            .create_sandbox(&sandbox_spec("first"))
+            .await
+            .unwrap();
+        assert!(ips.insert(sandbox.ip), "{} given twice", sandbox.ip);
+    }
+}

@@ -42,8 +42,9 @@ pub struct ProcessRuntime {
     run_dir: PathBuf,
     /// Mount points podlife created on this machine, shared by concurrent runs.
     registry: PathBuf,
-    /// Second octet of this runtime's pod IPs (127.<octet>.x.y), random per runtime so that
-    /// engines running side by side do not collide.
+    /// Second octet of this runtime's pod IPs (127.<octet>.x.y), one no other live run on
+    /// this machine uses, so that engines running side by side (concurrent scenarios) never
+    /// give two pods one address.
     octet: u8,
     next_pod: AtomicU32,
     next_container: AtomicU64,
@@ -106,14 +107,18 @@ impl ProcessRuntime {
         // Staged under a dot-name and renamed into place with its owner file, so that a
         // runtime starting beside this one never sees it without an owner and reaps it.
         let staged = runs.join(format!(".{name}"));
+        let choosing = OCTETS.lock().unwrap_or_else(|e| e.into_inner());
+        let octet = free_octet(&runs);
         std::fs::create_dir_all(&staged)?;
         std::fs::write(staged.join("owner"), owner_token(pid).unwrap_or_default())?;
+        std::fs::write(staged.join("octet"), octet.to_string())?;
         let run_dir = runs.join(name);
         std::fs::rename(&staged, &run_dir)?;
+        drop(choosing);
         Ok(Self {
             run_dir,
             registry,
-            octet: fastrand::u8(16..=250),
+            octet,
             next_pod: AtomicU32::new(0),
             next_container: AtomicU64::new(1),
             isolation: isolation_available(),
@@ -596,6 +601,32 @@ impl ContainerRuntime for ProcessRuntime {
 
     async fn remove_service_address(&self, _address: &ServiceAddress) -> Result<()> {
         Ok(())
+    }
+}
+
+/// Serializes choosing a pod-address octet among the runtimes of this process (concurrent
+/// scenarios start theirs at the same moment).
+static OCTETS: Mutex<()> = Mutex::new(());
+
+/// A second octet for a run's pod addresses that no live run under `runs` has (each run
+/// records its own in `octet`), chosen at random among the free ones.
+fn free_octet(runs: &Path) -> u8 {
+    let used: std::collections::BTreeSet<u8> = std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            std::fs::read_to_string(entry.path().join("octet"))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .collect();
+    let free: Vec<u8> = (16..=250).filter(|o| !used.contains(o)).collect();
+    match free.len() {
+        0 => fastrand::u8(16..=250),
+        n => free[fastrand::usize(..n)],
     }
 }
 
