@@ -786,10 +786,12 @@ conformance! {
             2.0,
         );
         about(&h, &mut failures, "container gone", secs(t0, exit[0]), 5.0);
-        // Removing what is left (the kubelet's SyncTerminatedPod) adds a little: §11 allows about 1 s.
+        // Removing what is left (the kubelet's SyncTerminatedPod) adds a little: §11 allows about
+        // 1 s, plus the runtime's own latency (Docker removes two containers).
         let whole = secs(t0, done[0]);
-        if !(5.0 - TOLERANCE..=6.0).contains(&whole) {
-            failures.push(format!("whole deletion: {whole:.3} s, expected 5 to 6 s"));
+        let most = 6.0 + h.latency().as_secs_f64() / h.scale();
+        if !(5.0 - TOLERANCE..=most).contains(&whole) {
+            failures.push(format!("whole deletion: {whole:.3} s, expected 5 to {most:.1} s"));
         }
         verdict(&failures, &records);
         assert!(matches!(
@@ -835,11 +837,13 @@ conformance! {
             timeline(&records)
         );
         assert_eq!(hook_error(done[0]), None, "the hook succeeded");
+        // 2.x s, or 3.x when Docker's exec is slow: the rule is about the whole seconds either way.
         let took = secs(t0, done[0]);
         assert!(
-            (2.0..3.0).contains(&took),
-            "test premise: the hook should take 2.x s, took {took:.3} s"
+            (2.0..4.0).contains(&took),
+            "test premise: the hook should take 2.x s (3.x with a slow exec), took {took:.3} s"
         );
+        let whole_seconds = took.floor();
         let mut failures = Vec::new();
         about(&h, &mut failures,
             "preStop end → SIGTERM",
@@ -847,9 +851,9 @@ conformance! {
             0.0,
         );
         about(&h, &mut failures,
-            "SIGTERM → SIGKILL (10 − 2)",
+            &format!("SIGTERM → SIGKILL (10 − {whole_seconds})"),
             secs(term[0], kill[0]),
-            8.0,
+            10.0 - whole_seconds,
         );
         verdict(&failures, &records);
     }
