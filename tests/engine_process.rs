@@ -37,6 +37,12 @@ async fn delete_started_testapp(
     (h.records(), log)
 }
 
+/// The first container's `containerStatuses[].stopSignal`.
+fn status_stop_signal(h: &common::Harness, pod: &str) -> Option<String> {
+    let status = h.engine.status(pod)?;
+    status.container_statuses?.first()?.stop_signal.clone()
+}
+
 /// The signals a testapp logged receiving, in order.
 fn signals_received(log: &std::path::Path) -> Vec<String> {
     testapp_events(log)
@@ -263,9 +269,8 @@ conformance! {
         let (records, log) = delete_started_testapp(&h, pod).await;
         let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGQUIT", "SIGKILL"], "{}", timeline(&records));
-        let status = h.engine.status(pod).unwrap();
         assert_eq!(
-            status.container_statuses.as_ref().unwrap()[0].stop_signal.as_deref(),
+            status_stop_signal(&h, pod).as_deref(),
             Some("SIGQUIT"),
             "the image's STOPSIGNAL in containerStatuses[].stopSignal"
         );
@@ -296,9 +301,8 @@ conformance! {
         let (records, log) = delete_started_testapp(&h, pod).await;
         let sent = signals_sent(&records);
         assert_eq!(sent, ["SIGINT"], "{}", timeline(&records));
-        let status = h.engine.status(pod).unwrap();
         assert_eq!(
-            status.container_statuses.as_ref().unwrap()[0].stop_signal.as_deref(),
+            status_stop_signal(&h, pod).as_deref(),
             Some("SIGINT"),
             "containerStatuses[].stopSignal"
         );
