@@ -52,7 +52,7 @@ conformance! {
             Some(Observation::ContainerExited { exit_code: 0, .. })
         ));
         let _ = &pods;
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -94,7 +94,7 @@ conformance! {
             "{}",
             timeline(&records)
         );
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -197,6 +197,6 @@ conformance! {
         let status = h.engine.status(&pods[0]).unwrap();
         let c = &status.container_statuses.unwrap()[0];
         assert_eq!((c.started, c.ready, c.restart_count), (Some(true), true, 0));
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }

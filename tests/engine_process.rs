@@ -114,7 +114,7 @@ conformance! {
             .map(|r| r.container.as_deref().unwrap())
             .collect();
         assert_eq!(started, ["first", "second", "app"]);
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -315,37 +315,6 @@ conformance! {
 }
 
 conformance! {
-    async fn grace_period_zero_kills_at_once(h, scale = 1.0, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
-        let pods = h.apply(
-            r#"
-    apiVersion: v1
-    kind: Pod
-    metadata: {name: now}
-    spec:
-      containers:
-      - name: app
-        image: busybox
-        command: ["sh", "-c", "trap '' TERM; touch $OUT/trapped; while true; do sleep 0.05; done"]
-        lifecycle:
-          preStop: {exec: {command: ["sh", "-c", "touch $OUT/prestop"]}}
-    "#,
-        );
-        let pod = &pods[0];
-        h.file("trapped").await;
-        let start = tokio::time::Instant::now();
-        h.engine.delete(pod, Some(0)).unwrap();
-        h.until(Duration::from_secs(5), "pod finished", finished)
-            .await;
-        assert!(
-            start.elapsed() < Duration::from_millis(500),
-            "took {:?}",
-            start.elapsed()
-        );
-        assert_eq!(h.read("prestop"), "", "preStop is skipped with grace 0");
-    }
-}
-
-conformance! {
     async fn liveness_failure_restarts_the_container(h, scale = 0.1, feature = "Liveness probes") {
         // 0.1: a 1 s period takes 100 ms.
         let pods = h.apply(
@@ -412,7 +381,7 @@ conformance! {
         assert_eq!(c.restart_count, 1);
         let last = c.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
         assert_eq!(last.exit_code, 143);
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -467,7 +436,7 @@ conformance! {
             .wall;
         assert!(failures.len() >= 2 && failures[1].wall <= unready && failures[0].wall < unready);
         assert!(!has_event(&records, "Killing", ""), "readiness never kills");
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -516,7 +485,7 @@ conformance! {
             "Running",
             "a crash-looping Always pod is Running"
         );
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -563,7 +532,7 @@ conformance! {
         assert!(message.starts_with("Exec lifecycle hook ([sh -c echo nope; exit 1]) for Container \"app\" in Pod \"poststart_default("), "{message}");
         assert!(message.ends_with("message: \"nope\\n\""), "{message}");
         let _ = &pods;
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 

@@ -365,8 +365,7 @@ conformance! {
     /// §2.2 / §4.3: a sidecar's stop window comes out of the same grace period as the app's: the
     /// time it waited for the app containers is taken off, then the 2 s floor applies. Grace 4, app
     /// and sidecar ignore SIGTERM → the app is SIGKILLed at 4 s, the sidecar gets SIGTERM then and
-    /// SIGKILL at 6 s (grace + 2 s), not 8 s. (When the sidecar's Killing event and preStop happen
-    /// is a documented deviation, README "Deviations from the kubelet", and not asserted here.)
+    /// SIGKILL at 6 s (grace + 2 s), not 8 s.
     async fn sidecar_stop_window_is_what_remains_of_the_grace(h, scale = 0.2, feature = "Sidecar containers: start order, restarts, stopped after the app") {
         let pods = h.apply(
             r#"
@@ -407,10 +406,8 @@ conformance! {
             "{}",
             timeline(&records)
         );
-        assert!(
-            proxy_term[0].seq > app_exit[0].seq,
-            "the proxy is stopped after the app"
-        );
+        // The proxy's wait for its turn ends at the grace deadline, the moment the app gets
+        // SIGKILL: which of the two is logged first is a race, on the kubelet too.
         let mut failures = Vec::new();
         about(&h, &mut failures, "app SIGKILL", secs(t0, app_kill[0]), 4.0);
         about(&h, &mut failures, "proxy SIGTERM", secs(t0, proxy_term[0]), 4.0);
@@ -584,7 +581,7 @@ conformance! {
             assert_eq!(last_exit_code(&setup), Some(1), "{pod}: lastState");
             assert!(condition(&status, "Initialized"), "{pod}");
         }
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -922,12 +919,13 @@ conformance! {
         );
         verdict(&failures, &records);
         assert!(!condition(&h.engine.status(pod).unwrap(), "Ready"));
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
 conformance! {
-    /// §5.2: no probe runs before initialDelaySeconds; the first runs within one period after it.
+    /// §5.2: no probe runs before initialDelaySeconds, and the first runs right at it (the
+    /// kubelet times the first attempt from the container's start, not from a period tick).
     async fn initial_delay_holds_probes_back(h, scale = 0.1, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
         let pods = h.apply(
             r#"
@@ -955,12 +953,7 @@ conformance! {
         let mut failures = Vec::new();
         for probe in ["readiness", "liveness"] {
             let first = probe_attempts(&records, pod, probe)[0];
-            let delay = secs(started, first);
-            if !(5.0..=5.0 + 2.0 + TOLERANCE).contains(&delay) {
-                failures.push(format!(
-                    "first {probe} attempt {delay:.3} s after the start, expected in [5, 7.3] s"
-                ));
-            }
+            about(&h, &mut failures, &format!("first {probe} attempt after the start"), secs(started, first), 5.0);
         }
         let ready = obs(&records, pod, Some("app"), |o| {
             matches!(o, Observation::ReadyChanged { ready: true })
@@ -969,7 +962,7 @@ conformance! {
             failures.push("Ready before the initial delay".to_owned());
         }
         verdict(&failures, &records);
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -1021,7 +1014,7 @@ conformance! {
             1,
             "Ready never flipped before"
         );
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -1077,7 +1070,7 @@ conformance! {
             );
         }
         verdict(&failures, &records);
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -1190,7 +1183,7 @@ conformance! {
             "BackOff",
             &format!("Back-off restarting failed container app in pod crashloop_default({uid})")
         ));
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -1239,7 +1232,7 @@ conformance! {
             exits(&records, pod, "app")[0].observation(),
             Some(Observation::ContainerExited { exit_code: 143, .. })
         ));
-        h.engine.shutdown(Some(0)).await;
+        h.engine.kill_all_and_wait().await;
     }
 }
 
@@ -1280,5 +1273,228 @@ conformance! {
         assert!(events(&records, "FailedPreStopHook").is_empty());
         assert!(signals(&records, pod, "app", "SIGKILL").is_empty());
         assert_eq!(h.phase(pod), "Succeeded");
+    }
+}
+
+/// A pod with an app and two sidecars whose preStop hooks take `hook` manifest seconds (a
+/// `sleep` scaled to wall time); every container ignores SIGTERM when `stubborn`.
+fn sidecar_pod(name: &str, grace: i64, hook: f64, scale: f64, stubborn: bool) -> String {
+    let sleep = hook * scale;
+    let on_term = if stubborn { "''" } else { "'exit 0'" };
+    let container = |n: &str, sidecar: bool| {
+        let restart = if sidecar {
+            "\n        restartPolicy: Always"
+        } else {
+            ""
+        };
+        format!(
+            r#"
+      - name: {n}
+        image: busybox{restart}
+        command: ["sh", "-c", "trap {on_term} TERM; touch $OUT/{name}-{n}-up; while true; do sleep 0.05; done"]
+        lifecycle:
+          preStop: {{exec: {{command: ["sh", "-c", "sleep {sleep}"]}}}}"#
+        )
+    };
+    format!(
+        r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {{name: {name}}}
+    spec:
+      terminationGracePeriodSeconds: {grace}
+      initContainers:{}{}
+      containers:{}
+    "#,
+        container("side1", true),
+        container("side2", true),
+        container("app", false),
+    )
+}
+
+conformance! {
+    /// §4.3: all containers of a terminating pod are killed at once (`killContainersWithSyncResult`):
+    /// every preStop starts when termination begins, and only the stop signals are ordered — the
+    /// app first, then the sidecars in reverse order, each after the later one has exited. With
+    /// 4 s hooks and grace 10, every container gets SIGTERM at 4 s and the pod ends then (one after
+    /// another it would take 12 s).
+    async fn sidecar_prestops_run_together_and_only_stop_signals_are_ordered(h, scale = 0.2, feature = "Sidecar containers: start order, restarts, stopped after the app") {
+        let pods = h.apply(&sidecar_pod("together", 10, 4.0, h.scale(), false));
+        let pod = &pods[0];
+        for c in ["side1", "side2", "app"] {
+            h.file(&format!("together-{c}-up")).await;
+        }
+        h.engine.delete(pod, None).unwrap();
+        h.until(LIMIT, "pod finished", pod_finished(pod)).await;
+        let records = h.records();
+        let t0 = terminating(&records, pod);
+        let mut failures = Vec::new();
+        for c in ["side1", "side2", "app"] {
+            let hook = hook_started(&records, pod, c, HookKind::PreStop);
+            assert_eq!(hook.len(), 1, "{c}: {}", timeline(&records));
+            about(&h, &mut failures, &format!("{c} preStop start"), secs(t0, hook[0]), 0.0);
+            let term = signals(&records, pod, c, "SIGTERM");
+            assert_eq!(term.len(), 1, "{c}: {}", timeline(&records));
+            about(&h, &mut failures, &format!("{c} SIGTERM"), secs(t0, term[0]), 4.0);
+        }
+        let term = |c| signals(&records, pod, c, "SIGTERM")[0].seq;
+        let exit = |c| exits(&records, pod, c)[0].seq;
+        if !(exit("app") < term("side2") && exit("side2") < term("side1")) {
+            failures.push("stop signals: app, then side2 after the app exited, then side1 after side2 exited".into());
+        }
+        let finished = obs(&records, pod, None, |o| matches!(o, Observation::PodFinished))[0];
+        about(&h, &mut failures, "pod finished", secs(t0, finished), 4.0);
+        verdict(&failures, &records);
+    }
+}
+
+conformance! {
+    /// §4.3: the grace period is one budget for the whole pod. Hooks longer than grace 6 are all
+    /// cut at 6 s; no time is left to wait for a turn, so every container gets its stop signal
+    /// then and SIGKILL 2 s later: the pod ends at grace + 2 s whatever the number of sidecars.
+    async fn sidecar_prestops_share_one_grace_period(h, scale = 0.2, feature = "Sidecar containers: start order, restarts, stopped after the app") {
+        let pods = h.apply(&sidecar_pod("budget", 6, 20.0, h.scale(), true));
+        let pod = &pods[0];
+        for c in ["side1", "side2", "app"] {
+            h.file(&format!("budget-{c}-up")).await;
+        }
+        h.engine.delete(pod, None).unwrap();
+        h.until(LIMIT, "pod finished", pod_finished(pod)).await;
+        let records = h.records();
+        let t0 = terminating(&records, pod);
+        let mut failures = Vec::new();
+        for c in ["side1", "side2", "app"] {
+            let hook = hook_started(&records, pod, c, HookKind::PreStop);
+            about(&h, &mut failures, &format!("{c} preStop start"), secs(t0, hook[0]), 0.0);
+            let term = signals(&records, pod, c, "SIGTERM");
+            let kill = signals(&records, pod, c, "SIGKILL");
+            assert!(term.len() == 1 && kill.len() == 1, "{c}: {}", timeline(&records));
+            about(&h, &mut failures, &format!("{c} SIGTERM"), secs(t0, term[0]), 6.0);
+            about(&h, &mut failures, &format!("{c} SIGKILL"), secs(t0, kill[0]), 8.0);
+        }
+        let finished = obs(&records, pod, None, |o| matches!(o, Observation::PodFinished))[0];
+        about(&h, &mut failures, "pod finished (grace + 2 s)", secs(t0, finished), 8.0);
+        verdict(&failures, &records);
+    }
+}
+
+conformance! {
+    /// §4.4: a force deletion (grace 0) gets the kubelet's floor of 1 s (`calculateEffectiveGracePeriod`):
+    /// preStop runs for at most that second, then the stop signal, and SIGKILL 2 s later (the
+    /// minimum stop window). It is not an instant kill.
+    async fn force_deletion_gets_one_second_and_the_stop_window(h, scale = 0.2, feature = "Graceful deletion: stop signal, SIGKILL at the deadline, overrides, 0") {
+        let pods = h.apply(&format!(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {{name: forced}}
+    spec:
+      containers:
+      - name: app
+        image: busybox
+        command: ["sh", "-c", "trap '' TERM; touch $OUT/forced-up; while true; do sleep 0.05; done"]
+        lifecycle:
+          preStop: {{exec: {{command: ["sh", "-c", "touch $OUT/prestop; sleep {}"]}}}}
+    "#,
+            10.0 * h.scale()
+        ));
+        let pod = &pods[0];
+        h.file("forced-up").await;
+        h.engine.delete(pod, Some(0)).unwrap();
+        h.until(LIMIT, "pod finished", pod_finished(pod)).await;
+        let records = h.records();
+        let t0 = terminating(&records, pod);
+        assert!(
+            matches!(t0.observation(), Some(Observation::Terminating { grace_seconds: 1 })),
+            "grace 0 is floored to 1: {}",
+            timeline(&records)
+        );
+        let hook = hook_finished(&records, pod, "app", HookKind::PreStop);
+        let term = signals(&records, pod, "app", "SIGTERM");
+        let kill = signals(&records, pod, "app", "SIGKILL");
+        assert!(hook.len() == 1 && term.len() == 1 && kill.len() == 1, "{}", timeline(&records));
+        let mut failures = Vec::new();
+        about(&h, &mut failures, "preStop cut after the 1 s grace", secs(t0, hook[0]), 1.0);
+        about(&h, &mut failures, "SIGTERM", secs(t0, term[0]), 1.0);
+        about(&h, &mut failures, "SIGKILL (the 2 s stop window)", secs(t0, kill[0]), 3.0);
+        if !h.out.path().join("prestop").exists() {
+            failures.push("preStop did not run".into());
+        }
+        verdict(&failures, &records);
+    }
+}
+
+conformance! {
+    /// §5.1: the first probe is timed from the container's start: with initialDelaySeconds 1 and
+    /// periodSeconds 60 the first startup attempt comes at 1 s, not at 60 s.
+    async fn first_probe_comes_at_the_initial_delay_not_a_period_later(h, scale = 0.1, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: first-probe}
+    spec:
+      containers:
+      - name: app
+        image: busybox
+        command: ["sleep", "300"]
+        startupProbe: {exec: {command: ["true"]}, initialDelaySeconds: 1, periodSeconds: 60}
+    "#,
+        );
+        let pod = &pods[0];
+        h.until(LIMIT, "a startup attempt", |r| !probe_attempts(r, pod, "startup").is_empty())
+            .await;
+        let records = h.records();
+        let started = starts(&records, pod, "app")[0];
+        let first = probe_attempts(&records, pod, "startup")[0];
+        let mut failures = Vec::new();
+        about(&h, &mut failures, "first startup attempt after the start", secs(started, first), 1.0);
+        verdict(&failures, &records);
+        h.engine.kill_all_and_wait().await;
+    }
+}
+
+conformance! {
+    /// §2.1: while a pod initialises, the containers that have not run yet wait with reason
+    /// PodInitializing (the kubelet's default for a pod with init containers), not ContainerCreating.
+    async fn containers_not_yet_run_wait_in_pod_initializing(h, scale = 0.1, feature = "Init containers: in order, shared volumes, failure handling") {
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: initializing}
+    spec:
+      initContainers:
+      - name: init1
+        image: busybox
+        command: ["sh", "-c", "exit 1"]
+      - name: init2
+        image: busybox
+        command: ["true"]
+      containers:
+      - name: app
+        image: busybox
+        command: ["sleep", "300"]
+    "#,
+        );
+        let pod = &pods[0];
+        let status = until_status(&h, pod, "init1 restarted once", |s| {
+            find_status(s, "init1").is_some_and(|c| c.restart_count >= 1)
+        })
+        .await;
+        let waiting = |c: Option<ContainerStatus>| {
+            c.and_then(|c| c.state).and_then(|s| s.waiting).and_then(|w| w.reason)
+        };
+        assert_eq!(
+            waiting(find_status(&status, "init2")).as_deref(),
+            Some("PodInitializing"),
+            "{status:#?}"
+        );
+        assert_eq!(
+            waiting(find_status(&status, "app")).as_deref(),
+            Some("PodInitializing"),
+            "{status:#?}"
+        );
+        h.engine.kill_all_and_wait().await;
     }
 }

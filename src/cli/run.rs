@@ -315,7 +315,7 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
                 if text {
                     println!("--- killing the pods now");
                 }
-                engine.delete_all(Some(0));
+                engine.kill_all();
                 all_finished.await;
             }
         }

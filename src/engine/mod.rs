@@ -10,6 +10,7 @@ pub mod controller;
 pub mod endpoints;
 pub mod events;
 pub mod handlers;
+pub mod kill;
 pub mod prober;
 pub mod proxy;
 pub mod service_env;
@@ -383,8 +384,9 @@ impl Engine {
     }
 
     /// Deletes a pod gracefully; `grace` (manifest seconds) overrides the pod's
-    /// `terminationGracePeriodSeconds`, and 0 kills at once. A workload's controller replaces
-    /// it, as on a cluster.
+    /// `terminationGracePeriodSeconds`. As on the kubelet, every deletion gets at least 1 s
+    /// (0 is a force deletion: preStop for up to a second, then the 2 s stop window). A
+    /// workload's controller replaces it, as on a cluster.
     pub fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
         self.shared.delete(pod, grace)
     }
@@ -419,14 +421,19 @@ impl Engine {
         let _ = busy.wait_for(|n| *n == 0).await;
     }
 
-    /// Stops the workload controllers (nothing is replaced from now on) and deletes every
-    /// pod with `grace`.
-    pub fn delete_all(&self, grace: Option<i64>) {
-        // Before listing the pods: a controller still running creates nothing after this.
+    /// Nothing is created from now on: the workload controllers stop.
+    fn stop_controllers(&self) {
+        // Before the pods are listed: a controller still running creates nothing after this.
         self.shared.closing.store(true, Ordering::SeqCst);
         for controller in self.controllers.lock().expect("engine state").drain(..) {
             controller.task.abort();
         }
+    }
+
+    /// Stops the workload controllers (nothing is replaced from now on) and deletes every
+    /// pod with `grace`.
+    pub fn delete_all(&self, grace: Option<i64>) {
+        self.stop_controllers();
         for name in self.pods() {
             let _ = self.delete(&name, grace);
         }
@@ -435,6 +442,21 @@ impl Engine {
     /// Deletes everything (with `grace`) and waits until all has finished.
     pub async fn shutdown(&self, grace: Option<i64>) {
         self.delete_all(grace);
+        self.wait_idle().await;
+    }
+
+    /// Stops the controllers and SIGKILLs every container now, without preStop or stop
+    /// window: what a second Ctrl-C and a test's teardown want, not a Kubernetes deletion.
+    pub fn kill_all(&self) {
+        self.stop_controllers();
+        for name in self.pods() {
+            self.shared.send(&name, Msg::KillNow);
+        }
+    }
+
+    /// [`Engine::kill_all`], then waits until all has finished.
+    pub async fn kill_all_and_wait(&self) {
+        self.kill_all();
         self.wait_idle().await;
     }
 }
@@ -450,10 +472,20 @@ impl Shared {
     }
 
     fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
+        if self.send(pod, Msg::Delete { grace }) {
+            Ok(())
+        } else {
+            Err(format!("no pod {pod}"))
+        }
+    }
+
+    /// Sends `msg` to a pod's worker; false when there is no such pod.
+    fn send(&self, pod: &str, msg: Msg) -> bool {
         let pods = self.pods.lock().expect("engine state");
-        let entry = pods.get(pod).ok_or_else(|| format!("no pod {pod}"))?;
-        let _ = entry.tx.send(Msg::Delete { grace });
-        Ok(())
+        pods.get(pod).is_some_and(|entry| {
+            let _ = entry.tx.send(msg);
+            true
+        })
     }
 
     fn apply(&self, pod: Pod) -> Result<(), String> {

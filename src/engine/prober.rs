@@ -64,7 +64,10 @@ impl ProbeWorker {
     pub async fn run(mut self) {
         let scale = self.log.scale();
         let kind = self.spec.kind;
-        let mut ticker = tokio::time::interval(scale.seconds(self.spec.period));
+        // The first attempt comes at the container's start + initialDelaySeconds, then one
+        // every period (docs/semantics.md §5.2).
+        let first = self.started + scale.seconds(self.spec.initial_delay);
+        let mut ticker = tokio::time::interval_at(first, scale.seconds(self.spec.period));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Initial results: not ready, alive, startup unknown.
         let mut published = match kind {
@@ -90,10 +93,6 @@ impl ProbeWorker {
             let gates = *self.gates.borrow();
             if gates.exited || (gates.terminating && kind != ProbeKind::Readiness) {
                 return;
-            }
-            let since_start = scale.manifest(self.started.elapsed()).as_secs() as i64;
-            if since_start < self.spec.initial_delay {
-                continue;
             }
             match kind {
                 ProbeKind::Startup if gates.started => return,

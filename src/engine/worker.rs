@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::backoff::Backoff;
 use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
 use super::handlers::{self, Target};
+use super::kill::{Cut, Kill, TerminationOrder};
 use super::prober::{Gates, ProbeWorker};
 use super::service_env;
 use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
@@ -34,8 +35,6 @@ use crate::runtime::{
 const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 const FALLBACK_LINES: usize = 80;
 const FALLBACK_BYTES: usize = 2048;
-/// Every container gets at least this long between the stop signal and SIGKILL.
-const MINIMUM_STOP_WINDOW: i64 = 2;
 
 /// Messages to a pod worker.
 #[derive(Debug)]
@@ -55,6 +54,9 @@ pub enum Msg {
     Restart { slot: usize },
     /// Delete the pod, with this grace period (manifest seconds) instead of the pod's.
     Delete { grace: Option<i64> },
+    /// Stop everything now: SIGKILL without preStop or stop window (`podlife run`'s second
+    /// Ctrl-C and test teardown; a deletion, however short, always gets the kubelet's window).
+    KillNow,
     /// `activeDeadlineSeconds` has passed.
     Deadline,
     /// Nothing new: look at the state again.
@@ -85,8 +87,8 @@ struct Live {
     started_at: Timestamp,
     gates: watch::Sender<Gates>,
     killing: bool,
-    /// A shorter grace period for the kill under way (a later deletion).
-    shorten: watch::Sender<Option<i64>>,
+    /// Moves in the deadlines of the kill under way (a later, shorter deletion).
+    cut: watch::Sender<Option<Cut>>,
     /// What stops it: `lifecycle.stopSignal`, else the image's STOPSIGNAL, else SIGTERM.
     stop_signal: Signal,
 }
@@ -123,8 +125,8 @@ pub struct PodWorker {
     start_time: Option<Timestamp>,
     /// Grace period of the termination under way (manifest seconds).
     terminating: Option<i64>,
-    /// When termination began: sidecars get what is left of the grace period.
-    terminating_since: Option<Instant>,
+    /// The order of the stop signals of the termination under way.
+    order: Option<TerminationOrder>,
     /// Deleted (or past its deadline), rather than completed by itself.
     deleted: bool,
     reason: Option<String>,
@@ -201,10 +203,10 @@ impl PodWorker {
                         name: container.name.clone(),
                         image: container.image.clone().unwrap_or_default(),
                         role,
+                        // The kubelet's default waiting state (`convertToAPIContainerStatuses`):
+                        // PodInitializing for every container of a pod with init containers.
                         state: State::Waiting {
-                            reason: if init
-                                || spec.init_containers.as_ref().is_none_or(Vec::is_empty)
-                            {
+                            reason: if spec.init_containers.as_ref().is_none_or(Vec::is_empty) {
                                 "ContainerCreating".into()
                             } else {
                                 "PodInitializing".into()
@@ -252,7 +254,7 @@ impl PodWorker {
             app_ever_started: false,
             start_time: None,
             terminating: None,
-            terminating_since: None,
+            order: None,
             deleted: false,
             reason: None,
             message: None,
@@ -393,11 +395,21 @@ impl PodWorker {
                 s.restart_due = true;
             }
             Msg::Delete { grace } => {
+                // The kubelet's pod worker gives every deletion at least 1 s
+                // (`calculateEffectiveGracePeriod`): a force deletion still runs preStop for up
+                // to a second and gets the stop window (docs/semantics.md §4.4).
                 let grace = grace
                     .unwrap_or_else(|| spec::grace_seconds(&self.spec))
-                    .max(0);
+                    .max(1);
                 self.deleted = true;
                 self.begin_termination(grace);
+            }
+            Msg::KillNow => {
+                self.deleted = true;
+                self.begin_termination(1);
+                for live in self.slots.iter().filter_map(|s| s.live.as_ref()) {
+                    live.cut.send_replace(Some(Cut::Now));
+                }
             }
             Msg::Resync => {}
             Msg::Deadline => {
@@ -407,7 +419,7 @@ impl PodWorker {
                     self.reason = Some("DeadlineExceeded".into());
                     self.message = Some(message.into());
                     self.deleted = true;
-                    self.begin_termination(spec::grace_seconds(&self.spec));
+                    self.begin_termination(spec::grace_seconds(&self.spec).max(1));
                 }
             }
         }
@@ -421,11 +433,15 @@ impl PodWorker {
         // Kills under way take the shorter grace period.
         for slot in &self.slots {
             if let Some(live) = slot.live.as_ref().filter(|l| l.killing) {
-                live.shorten.send_replace(Some(grace));
+                live.cut.send_replace(Some(Cut::Grace(grace)));
             }
         }
         self.terminating = Some(grace);
-        self.terminating_since.get_or_insert_with(Instant::now);
+        if self.order.is_none() {
+            let roles = self.slots.iter().map(|s| s.role).collect();
+            let running: Vec<bool> = self.slots.iter().map(|s| s.live.is_some()).collect();
+            self.order = Some(TerminationOrder::new(roles, &running));
+        }
         self.observe(
             None,
             Observation::Terminating {
@@ -447,6 +463,9 @@ impl PodWorker {
             return;
         };
         live.gates.send_modify(|g| g.exited = true);
+        if let Some(order) = &self.order {
+            order.exited(index);
+        }
         let container = self.slots[index].container.clone();
         let path = container
             .termination_message_path
@@ -810,7 +829,7 @@ impl PodWorker {
             started_at,
             gates,
             killing: false,
-            shorten: watch::channel(None).0,
+            cut: watch::channel(None).0,
             stop_signal,
         });
         if self.slots[index].role == Role::App {
@@ -965,193 +984,63 @@ impl PodWorker {
         let _ = self.tx.send(Msg::Resync);
     }
 
-    /// Kills container `index` the kubelet's way, in a task of its own: `Killing` event,
-    /// preStop (bounded by the grace period, whose whole seconds it uses up), the stop signal,
-    /// then SIGKILL once the rest of the grace period (at least 2 s) has passed. A grace period
-    /// of 0 skips preStop and kills at once.
+    /// Kills container `index` the kubelet's way ([`Kill`]), in a task of its own, after the
+    /// `Killing` event. During a termination a sidecar's stop signal waits for its turn.
     fn kill(&mut self, index: usize, message: String, grace: i64) {
         let Some(sandbox) = self.sandbox.clone() else {
             return;
         };
         let pod_ref = self.pod_ref();
         let scale = self.log.scale();
+        let turn = match &self.order {
+            Some(order) if self.terminating.is_some() => order.prerequisites(index),
+            _ => Vec::new(),
+        };
         let slot = &mut self.slots[index];
         let Some(live) = slot.live.as_mut().filter(|l| !l.killing) else {
             return;
         };
         live.killing = true;
-        let stop_signal = live.stop_signal;
-        let mut shorter = live.shorten.subscribe();
         let container = slot.container.clone();
         let name = container.name.clone();
-        let id = live.id.clone();
-        self.event(Some(&name), EventType::Normal, "Killing", message);
-        let runtime = self.runtime.clone();
-        let log = self.log.clone();
-        let pod = self.name.clone();
-        let target = Target {
-            runtime: runtime.clone(),
-            id: id.clone(),
-            pod_ip: sandbox.ip,
-            ports: container.ports.clone().unwrap_or_default(),
-            scale,
-            pod_ref,
-            container: name.clone(),
-            hosts: self.hosts.clone(),
+        let kill = Kill {
+            target: Target {
+                runtime: self.runtime.clone(),
+                id: live.id.clone(),
+                pod_ip: sandbox.ip,
+                ports: container.ports.clone().unwrap_or_default(),
+                scale,
+                pod_ref,
+                container: name.clone(),
+                hosts: self.hosts.clone(),
+            },
+            id: live.id.clone(),
+            runtime: self.runtime.clone(),
+            log: self.log.clone(),
+            pod: self.name.clone(),
+            pre_stop: container
+                .lifecycle
+                .as_ref()
+                .and_then(|l| l.pre_stop.as_ref())
+                .and_then(Handler::of_hook),
+            stop_signal: live.stop_signal,
+            grace,
+            turn,
+            cut: live.cut.subscribe(),
         };
-        let pre_stop = container
-            .lifecycle
-            .as_ref()
-            .and_then(|l| l.pre_stop.as_ref())
-            .and_then(Handler::of_hook);
-        tokio::spawn(async move {
-            let observe = |o: Observation| {
-                log.push(&pod, Some(&name), What::Observation(o));
-            };
-
-            let kill_now = || async {
-                observe(Observation::SignalSent {
-                    signal: Signal::SIGKILL.as_str().to_owned(),
-                });
-                let _ = runtime.signal_container(&id, Signal::SIGKILL).await;
-            };
-            if grace == 0 {
-                return kill_now().await;
-            }
-            // A later, shorter deletion moves the deadline in (the kubelet redoes the kill).
-            let begun = Instant::now();
-            let mut deadline = begun + scale.seconds(grace);
-            let mut remaining = grace;
-            let mut shortened = false;
-            if let Some(handler) = pre_stop {
-                observe(Observation::HookStarted {
-                    hook: HookKind::PreStop,
-                });
-                let hook = handlers::hook(&target, &handler);
-                tokio::pin!(hook);
-                let outcome = loop {
-                    tokio::select! {
-                        outcome = &mut hook => break Some(outcome),
-                        _ = tokio::time::sleep_until(deadline) => break None,
-                        Ok(()) = shorter.changed() => {
-                            match *shorter.borrow() {
-                                Some(0) => {
-                                    deadline = Instant::now();
-                                    remaining = 0;
-                                }
-                                Some(g) => {
-                                    deadline = deadline.min(Instant::now() + scale.seconds(g));
-                                    shortened = true;
-                                }
-                                None => {}
-                            }
-                        }
-                    }
-                };
-                let error = match outcome {
-                    Some(Ok(note)) => {
-                        if let Some(fallback) = note.http_fallback {
-                            log.push(
-                                &pod,
-                                Some(&name),
-                                What::Event(Event {
-                                    type_: EventType::Warning,
-                                    reason: "LifecycleHTTPFallback".into(),
-                                    message: fallback,
-                                }),
-                            );
-                        }
-                        None
-                    }
-                    Some(Err(message)) => {
-                        log.push(
-                            &pod,
-                            Some(&name),
-                            What::Event(Event {
-                                type_: EventType::Warning,
-                                reason: "FailedPreStopHook".into(),
-                                message: "PreStopHook failed".into(),
-                            }),
-                        );
-                        Some(message)
-                    }
-                    None => Some("PreStop hook not completed in grace period".into()),
-                };
-                observe(Observation::HookFinished {
-                    hook: HookKind::PreStop,
-                    error,
-                });
-                if remaining == 0 {
-                    return kill_now().await;
-                }
-                // Whole seconds of the hook count against the grace period.
-                remaining -= scale.manifest(begun.elapsed()).as_secs() as i64;
-                if shortened {
-                    let left = scale
-                        .manifest(deadline.saturating_duration_since(Instant::now()))
-                        .as_secs() as i64;
-                    remaining = remaining.min(left);
-                }
-            }
-            // The window counts from the signal, not from when the runtime's call returned
-            // (a Docker kill takes tens of milliseconds).
-            let sent = Instant::now();
-            observe(Observation::SignalSent {
-                signal: stop_signal.as_str().to_owned(),
-            });
-            let _ = runtime.signal_container(&id, stop_signal).await;
-            let mut kill_at = sent + scale.seconds(remaining.max(MINIMUM_STOP_WINDOW));
-            let exit = runtime.wait_container(&id);
-            tokio::pin!(exit);
-            loop {
-                tokio::select! {
-                    _ = &mut exit => return,
-                    _ = tokio::time::sleep_until(kill_at) => return kill_now().await,
-                    Ok(()) = shorter.changed() => {
-                        match *shorter.borrow() {
-                            Some(0) => kill_at = Instant::now(),
-                            Some(g) => {
-                                let window = scale.seconds(g.max(MINIMUM_STOP_WINDOW));
-                                kill_at = kill_at.min(Instant::now() + window);
-                            }
-                            None => {}
-                        }
-                    }
-                }
-            }
-        });
+        self.event(Some(&name), EventType::Normal, "Killing", message);
+        tokio::spawn(kill.run());
     }
 
-    /// Termination: app containers are killed together; sidecars after them, last first.
+    /// Termination: every running container is killed at once, as the kubelet's
+    /// `killContainersWithSyncResult` does; [`TerminationOrder`] orders the stop signals.
     async fn sync_terminating(&mut self) {
         let grace = self.terminating.unwrap_or(0);
-        let apps_alive = self
-            .slots
-            .iter()
-            .any(|s| s.role != Role::Sidecar && s.live.is_some());
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
-            if slot.role != Role::Sidecar && slot.live.as_ref().is_some_and(|l| !l.killing) {
+            if slot.live.as_ref().is_some_and(|l| !l.killing) {
                 let message = format!("Stopping container {}", slot.container.name);
                 self.kill(index, message, grace);
-            }
-        }
-        if !apps_alive {
-            let last_sidecar = (0..self.slots.len())
-                .rev()
-                .find(|&i| self.slots[i].role == Role::Sidecar && self.slots[i].live.is_some());
-            if let Some(index) = last_sidecar {
-                let message = format!("Stopping container {}", self.slots[index].container.name);
-                let waited = self
-                    .terminating_since
-                    .map(|t| self.log.scale().manifest(t.elapsed()).as_secs() as i64)
-                    .unwrap_or(0);
-                let remaining = if grace == 0 {
-                    0
-                } else {
-                    (grace - waited).max(1)
-                };
-                self.kill(index, message, remaining);
             }
         }
         if self.slots.iter().all(|s| s.live.is_none()) {

@@ -214,9 +214,9 @@ pub(crate) async fn load_binary(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<u8>, ImageError> {
     match kind {
-        Binary::Busybox => load_busybox(recipe).await,
+        Binary::Busybox => load_busybox(recipe, progress).await,
         Binary::ShellWithoutHttpd => {
-            let mut bytes = load_busybox(recipe).await?;
+            let mut bytes = load_busybox(recipe, progress).await?;
             hide_applet(&mut bytes, "httpd", "httpD").map_err(|message| ImageError::Input {
                 image: recipe.name.to_owned(),
                 message,
@@ -249,22 +249,18 @@ pub(crate) fn hide_applet(busybox: &mut [u8], name: &str, new_name: &str) -> Res
     }
 }
 
-async fn load_busybox(recipe: &Recipe) -> Result<Vec<u8>, ImageError> {
-    let help = "install Debian's busybox-static (`apt-get install busybox-static`), or set \
-                PODLIFE_BUSYBOX to a statically linked busybox";
+async fn load_busybox(
+    recipe: &Recipe,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<u8>, ImageError> {
     let input = |message: String| ImageError::Input {
         image: recipe.name.to_owned(),
         message,
-        help: help.to_owned(),
+        help: "install Debian's busybox-static (`apt-get install busybox-static`), or set \
+               PODLIFE_BUSYBOX to a statically linked busybox"
+            .to_owned(),
     };
-    let path = match std::env::var_os("PODLIFE_BUSYBOX") {
-        Some(path) => PathBuf::from(path),
-        None => ["/bin/busybox", "/usr/bin/busybox"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .ok_or_else(|| input("/bin/busybox was not found".into()))?,
-    };
+    let path = super::busybox::path(progress).await.map_err(input)?;
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;

@@ -13,6 +13,7 @@
 //! `io.podlife.recipe-hash=<hash>`. An image under one of our names that is not labelled as ours
 //! (a real `busybox:latest` pulled or loaded by someone) is used as it is and never retagged.
 
+pub mod busybox;
 mod context;
 mod recipes;
 

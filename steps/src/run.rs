@@ -248,6 +248,7 @@ impl Run {
 
     /// Deletes every pod at once and waits until all are gone (the scenario's teardown).
     pub async fn shutdown(&self) {
-        let _ = tokio::time::timeout(Duration::from_secs(60), self.engine.shutdown(Some(0))).await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(60), self.engine.kill_all_and_wait()).await;
     }
 }
