@@ -29,6 +29,7 @@ pub const FEATURE_KEYS: &[&str] = &[
     "deadline",
     "services",
     "workloads",
+    "images",
 ];
 
 /// The feature a key names.
@@ -61,6 +62,7 @@ pub const FEATURES: &[&str] = &[
     "activeDeadlineSeconds",
     "Services: endpoints follow readiness; traffic, names and variables in pods",
     "Workload controllers: replacements, StatefulSet order, Jobs",
+    "Images: built before they are needed, reported as Pulling/Pulled",
 ];
 
 /// What a test found on one runtime.

@@ -524,3 +524,32 @@ fn nothing_of_a_killed_engine_survives_on_docker() {
         );
     }
 }
+
+/// An image the machine lacks is built before the clock starts, said on stderr; the run's
+/// timeline then finds it present (`--for` is not spent on the build).
+#[test]
+fn images_are_built_before_the_run_starts() {
+    if !docker_available("images_are_built_before_the_run_starts") {
+        return;
+    }
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "sample:v2"])
+        .output();
+    let output = podlife()
+        .args(["run", "--runtime", "docker", "-", "--for", "1s", "--grace-period", "1"])
+        .write_stdin(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: prepared}\nspec:\n  containers:\n  - name: app\n    image: sample:v2\n    command: [\"sleep\", \"300\"]\n",
+        )
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("preparing image sample:v2"), "{err}");
+    assert!(err.contains("image sample:v2 ready in"), "{err}");
+    assert!(
+        out.contains("Container image \"sample:v2\" already present on machine"),
+        "{out}"
+    );
+    assert!(!out.contains("Pulling"), "{out}");
+}

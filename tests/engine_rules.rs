@@ -1498,3 +1498,70 @@ conformance! {
         h.engine.kill_all_and_wait().await;
     }
 }
+
+conformance! {
+    /// The kubelet's `EnsureImageExists` in its own words: an image that is there is
+    /// `Pulled … already present on machine`; one the runtime has to build first is `Pulling`,
+    /// then `Pulled … Successfully pulled image … in <time>` (Docker: the image is removed first,
+    /// so it is built during the run).
+    async fn images_are_reported_in_the_kubelets_words(h, scale = 0.5, feature = "Images: built before they are needed, reported as Pulling/Pulled") {
+        if h.runtime == "docker" {
+            let docker = bollard::Docker::connect_with_local_defaults().unwrap();
+            let _ = docker
+                .remove_image("sample:v2", None::<bollard::query_parameters::RemoveImageOptions>, None)
+                .await;
+        }
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: images}
+    spec:
+      containers:
+      - name: built
+        image: sample:v2
+        command: ["sleep", "300"]
+      - name: present
+        image: busybox
+        command: ["sleep", "300"]
+    "#,
+        );
+        let pod = &pods[0];
+        h.until(LIMIT.mul_f64(3.0), "both started", |r| {
+            starts(r, pod, "built").len() == 1 && starts(r, pod, "present").len() == 1
+        })
+        .await;
+        let records = h.records();
+        let messages = |container: &str| -> Vec<String> {
+            records
+                .iter()
+                .filter(|r| r.pod == *pod && r.container.as_deref() == Some(container))
+                .filter_map(|r| match r.event() {
+                    Some(e) if e.reason == "Pulling" || e.reason == "Pulled" => {
+                        Some(format!("{}: {}", e.reason, e.message))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            messages("present"),
+            ["Pulled: Container image \"busybox\" already present on machine"],
+            "{}",
+            timeline(&records)
+        );
+        let built = messages("built");
+        if h.runtime == "docker" {
+            assert_eq!(built.len(), 2, "{}", timeline(&records));
+            assert_eq!(built[0], "Pulling: Pulling image \"sample:v2\"");
+            assert!(
+                built[1].starts_with("Pulled: Successfully pulled image \"sample:v2\" in "),
+                "{}",
+                built[1]
+            );
+        } else {
+            assert_eq!(built, ["Pulled: Container image \"sample:v2\" already present on machine"]);
+        }
+        h.engine.kill_all_and_wait().await;
+    }
+}

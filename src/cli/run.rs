@@ -179,6 +179,9 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
             eprintln!("note: {notice}");
         }
     }
+    // Before the clock starts: a first build takes seconds that are no part of the manifests'
+    // timing, and `--for` must not run out during it.
+    prepare_images(&*runtime, &pods, text).await;
     let scale = args.time_scale;
     let engine = Arc::new(Engine::with_hosts(runtime, scale, hosts));
     let mut records = engine.log().subscribe();
@@ -568,6 +571,51 @@ fn state_lines(out: &mut String, title: &str, state: Option<&ContainerState>) {
         let _ = writeln!(out, "      Exit Code:    {}", t.exit_code);
         if let Some(s) = t.signal {
             let _ = writeln!(out, "      Signal:       {s}");
+        }
+    }
+}
+
+/// Builds (or pulls) every image the pods need, and the runtime's sandbox image, saying so on
+/// stderr when that takes a build. An image that cannot be had is left to the pod, which then
+/// shows `ErrImagePull` as on a node.
+async fn prepare_images(runtime: &dyn ContainerRuntime, pods: &[PodPlan], text: bool) {
+    let mut images: Vec<String> = runtime
+        .sandbox_image()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    for pod in pods {
+        let spec = pod.pod.spec.clone().unwrap_or_default();
+        for container in spec
+            .init_containers
+            .into_iter()
+            .flatten()
+            .chain(spec.containers)
+        {
+            let image = container.image.unwrap_or_default();
+            if !images.contains(&image) {
+                images.push(image);
+            }
+        }
+    }
+    for image in images {
+        let began = std::time::Instant::now();
+        let fetching = || {
+            if text {
+                eprintln!(
+                    "preparing image {image} (built locally; this takes a while the first time)…"
+                );
+            }
+        };
+        match runtime.pull_image(&image, &fetching).await {
+            Ok(crate::runtime::Fetched::Fetched) if text => {
+                eprintln!(
+                    "image {image} ready in {:.1}s",
+                    began.elapsed().as_secs_f64()
+                );
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("podlife: image {image}: {e}"),
         }
     }
 }

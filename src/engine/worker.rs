@@ -27,8 +27,8 @@ use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
 use super::status::{self, Conditions, ContainerView, PodView, State, Terminated};
 use crate::probe::hosts::Hosts;
 use crate::runtime::{
-    ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, MountSpec, Sandbox, SandboxSpec,
-    Signal,
+    ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, Fetched, MountSpec, Sandbox,
+    SandboxSpec, Signal,
 };
 
 /// Termination messages are cut at this size; the log fallback at 80 lines / 2 KiB.
@@ -772,13 +772,9 @@ impl PodWorker {
                     .unwrap_or_else(|| "/dev/termination-log".into()),
             ),
         };
-        let image = container_spec.image.clone();
-        self.event(
-            Some(&name),
-            EventType::Normal,
-            "Pulled",
-            format!("Container image {image:?} already present on machine"),
-        );
+        if let Err(message) = self.ensure_image(&name, &container_spec.image).await {
+            return self.start_failed(index, "ErrImagePull", message);
+        }
         let id = match self
             .runtime
             .create_container(&sandbox, &container_spec)
@@ -961,6 +957,54 @@ impl PodWorker {
             tokio::spawn(worker.run());
         }
         self.publish();
+    }
+
+    /// Makes sure the container's image is there, in the kubelet's words (`EnsureImageExists`):
+    /// `Pulled … already present`, or `Pulling` then `Pulled … in <wall time>` when the runtime
+    /// has to build or pull it (an image build does not follow the time scale).
+    async fn ensure_image(&self, container: &str, image: &str) -> Result<(), String> {
+        let began = Instant::now();
+        let pulling = || {
+            self.event(
+                Some(container),
+                EventType::Normal,
+                "Pulling",
+                format!("Pulling image {image:?}"),
+            )
+        };
+        match self.runtime.pull_image(image, &pulling).await {
+            Ok(Fetched::Present) => {
+                self.event(
+                    Some(container),
+                    EventType::Normal,
+                    "Pulled",
+                    format!("Container image {image:?} already present on machine"),
+                );
+                Ok(())
+            }
+            Ok(Fetched::Fetched) => {
+                let took = format!("{:.3}s", began.elapsed().as_secs_f64());
+                self.event(
+                    Some(container),
+                    EventType::Normal,
+                    "Pulled",
+                    format!(
+                        "Successfully pulled image {image:?} in {took} ({took} including waiting)"
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("Failed to pull image {image:?}: {e}");
+                self.event(
+                    Some(container),
+                    EventType::Warning,
+                    "Failed",
+                    message.clone(),
+                );
+                Err(message)
+            }
+        }
     }
 
     /// A container could not be created or started: it waits with the reason (the pod stays

@@ -234,6 +234,15 @@ pub async fn connect() -> Result<Docker, ImageError> {
 /// Progress lines: what is being built or pulled, and why.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
+/// What [`ensure`] had to do for an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// It was there already.
+    Present,
+    /// It was built (or rebuilt) from its recipe, or pulled.
+    Fetched,
+}
+
 /// What this process knows of an image, behind the lock that serialises its builds.
 #[derive(Default)]
 struct State {
@@ -285,10 +294,21 @@ pub async fn ensure(
     docker: &Docker,
     image: &str,
     progress: Progress<'_>,
-) -> Result<(), ImageError> {
+) -> Result<Fetched, ImageError> {
+    ensure_telling(docker, image, progress, &|| {}).await
+}
+
+/// [`ensure`], calling `fetching` once a build or pull is about to begin (the kubelet's
+/// `Pulling` event comes then).
+pub async fn ensure_telling(
+    docker: &Docker,
+    image: &str,
+    progress: Progress<'_>,
+    fetching: &(dyn Fn() + Sync),
+) -> Result<Fetched, ImageError> {
     match recipe_for(image) {
-        Some(recipe) => ensure_recipe(docker, recipe, image, progress).await,
-        None => ensure_pulled(docker, image, progress).await,
+        Some(recipe) => ensure_recipe(docker, recipe, image, progress, fetching).await,
+        None => ensure_pulled(docker, image, progress, fetching).await,
     }
 }
 
@@ -297,27 +317,29 @@ fn ensure_recipe<'a>(
     recipe: &'static Recipe,
     reference: &'a str,
     progress: Progress<'a>,
-) -> Pin<Box<dyn Future<Output = Result<(), ImageError>> + Send + 'a>> {
+    fetching: &'a (dyn Fn() + Sync),
+) -> Pin<Box<dyn Future<Output = Result<Fetched, ImageError>> + Send + 'a>> {
     Box::pin(async move {
         let lock = lock_for(recipe.name);
         let mut state = lock.lock().await;
         let prepared = match inspect(docker, reference).await? {
             // Someone else's image under this name: use it as it is.
-            Some(found) if !is_ours(&found) => return Ok(()),
+            Some(found) if !is_ours(&found) => return Ok(Fetched::Present),
             Some(found) => {
                 let have = label(&found, HASH_LABEL);
                 if let Some(verified) = &state.verified
                     && have == Some(verified.as_str())
                 {
-                    return Ok(());
+                    return Ok(Fetched::Present);
                 }
                 match prepare(recipe, true, progress).await {
                     Ok(prepared) if have == Some(prepared.hash.as_str()) => {
                         state.verified = Some(prepared.hash);
-                        return Ok(());
+                        return Ok(Fetched::Present);
                     }
                     Ok(prepared) => {
                         progress(&format!("{}: its recipe changed; rebuilding", recipe.name));
+                        fetching();
                         prepared
                     }
                     Err(e) => {
@@ -326,15 +348,18 @@ fn ensure_recipe<'a>(
                              using it as it is",
                             recipe.name
                         ));
-                        return Ok(());
+                        return Ok(Fetched::Present);
                     }
                 }
             }
-            None => prepare(recipe, true, progress).await?,
+            None => {
+                fetching();
+                prepare(recipe, true, progress).await?
+            }
         };
         let built = build_prepared(docker, recipe, prepared, false, progress).await?;
         state.verified = Some(built.hash);
-        Ok(())
+        Ok(Fetched::Fetched)
     })
 }
 
@@ -605,7 +630,7 @@ async fn build_prepared(
 ) -> Result<Built, ImageError> {
     if let Some(base) = recipe.base {
         let base_recipe = recipe_for(base).expect("a recipe's base is a recipe");
-        ensure_recipe(docker, base_recipe, base, progress).await?;
+        ensure_recipe(docker, base_recipe, base, progress, &|| {}).await?;
     }
     let mut targets = Vec::new();
     let mut old_ids = Vec::new();
@@ -721,15 +746,17 @@ async fn ensure_pulled(
     docker: &Docker,
     image: &str,
     progress: Progress<'_>,
-) -> Result<(), ImageError> {
+    fetching: &(dyn Fn() + Sync),
+) -> Result<Fetched, ImageError> {
     let lock = lock_for(&normalize(image));
     let _serialised = lock.lock().await;
     if inspect(docker, image).await?.is_some() {
-        return Ok(());
+        return Ok(Fetched::Present);
     }
+    fetching();
     pull(docker, image, progress).await?;
     match inspect(docker, image).await? {
-        Some(_) => Ok(()),
+        Some(_) => Ok(Fetched::Fetched),
         None => Err(ImageError::Unavailable {
             image: image.to_owned(),
             reason: "the pull finished, but the image is not there".into(),

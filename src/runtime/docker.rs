@@ -33,7 +33,7 @@ use nix::sys::signal::Signal;
 
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
-    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
+    ExitStatus, Fetched, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
 };
 use crate::images;
 use crate::probe::hosts::Hosts;
@@ -240,9 +240,18 @@ impl DockerRuntime {
     }
 
     async fn ensure_image(&self, image: &str) -> Result<()> {
-        images::ensure(&self.docker, image, &|line| tracing::info!("{line}"))
-            .await
-            .map_err(|e| RuntimeError(e.to_string()))
+        self.fetch_image(image, &|| {}).await.map(|_| ())
+    }
+
+    async fn fetch_image(&self, image: &str, fetching: &(dyn Fn() + Sync)) -> Result<Fetched> {
+        images::ensure_telling(
+            &self.docker,
+            image,
+            &|line| tracing::info!("{line}"),
+            fetching,
+        )
+        .await
+        .map_err(|e| RuntimeError(e.to_string()))
     }
 
     /// Removes everything of this run: containers, volumes, the network, the state directory.
@@ -509,6 +518,14 @@ impl ContainerRuntime for DockerRuntime {
             }
         }
         Ok(())
+    }
+
+    fn sandbox_image(&self) -> Option<&'static str> {
+        Some(images::PAUSE_IMAGE)
+    }
+
+    async fn pull_image(&self, image: &str, fetching: &(dyn Fn() + Sync)) -> Result<Fetched> {
+        self.fetch_image(image, fetching).await
     }
 
     async fn image_config(&self, image: &str) -> Result<ImageConfig> {

@@ -14,6 +14,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use crate::images::Fetched;
 pub use nix::sys::signal::Signal;
 
 /// What a pod sandbox needs: identity and volumes.
@@ -195,6 +197,18 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox>;
     /// Removes the sandbox and its volumes; its containers must be removed first.
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()>;
+
+    /// Makes sure `image` is on the machine, as the kubelet's `EnsureImageExists` does before
+    /// creating a container: built from podlife's recipe or pulled when missing, `fetching`
+    /// called just before that begins. Runtimes without images have nothing to do.
+    async fn pull_image(&self, _image: &str, _fetching: &(dyn Fn() + Sync)) -> Result<Fetched> {
+        Ok(Fetched::Present)
+    }
+
+    /// The image every pod sandbox runs (the kubelet's pod infra container), if any.
+    fn sandbox_image(&self) -> Option<&'static str> {
+        None
+    }
 
     async fn image_config(&self, image: &str) -> Result<ImageConfig>;
 
