@@ -1565,3 +1565,26 @@ conformance! {
         h.engine.kill_all_and_wait().await;
     }
 }
+
+conformance! {
+    /// Containers are told the time scale (`PODLIFE_TIME_SCALE`, wall seconds per manifest
+    /// second), so that their own sleeps can follow it.
+    async fn containers_are_told_the_time_scale(h, scale = 0.5, feature = "Probe parameters: initialDelay, period, timeout, thresholds") {
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: scaled}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: app
+        image: busybox
+        command: ["sh", "-c", "echo $PODLIFE_TIME_SCALE > $OUT/scale.tmp; mv $OUT/scale.tmp $OUT/scale"]
+    "#,
+        );
+        h.file("scale").await;
+        assert_eq!(h.read("scale").trim().parse::<f64>().unwrap(), h.scale());
+        h.until(LIMIT, "pod finished", pod_finished(&pods[0])).await;
+    }
+}

@@ -31,6 +31,9 @@ use crate::runtime::{
     SandboxSpec, Signal,
 };
 
+/// The environment variable that tells containers the time scale.
+pub const TIME_SCALE_VARIABLE: &str = "PODLIFE_TIME_SCALE";
+
 /// Termination messages are cut at this size; the log fallback at 80 lines / 2 KiB.
 const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 const FALLBACK_LINES: usize = 80;
@@ -740,7 +743,18 @@ impl PodWorker {
             .flatten()
             .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
             .collect();
-        let env = service_env::merge(&self.service_env, &own);
+        // PODLIFE_TIME_SCALE (wall seconds per manifest second) lets a container's own sleeps
+        // follow the time scale, which only reaches what the engine times.
+        let provided: Vec<(String, String)> = self
+            .service_env
+            .iter()
+            .cloned()
+            .chain([(
+                TIME_SCALE_VARIABLE.to_owned(),
+                self.log.scale().factor().to_string(),
+            )])
+            .collect();
+        let env = service_env::merge(&provided, &own);
         let expand = |list: &Option<Vec<String>>| -> Vec<String> {
             list.iter()
                 .flatten()
