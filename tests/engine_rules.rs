@@ -1588,3 +1588,94 @@ conformance! {
         h.until(LIMIT, "pod finished", pod_finished(&pods[0])).await;
     }
 }
+
+/// A Deployment of two busybox pods, Ready at once, with `minReadySeconds: 5` and a rolling
+/// update that never goes below two available pods; `version` changes its template.
+fn deployment(version: u32) -> String {
+    format!(
+        r#"
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {{name: roll}}
+    spec:
+      replicas: 2
+      minReadySeconds: 5
+      strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+      selector: {{matchLabels: {{app: roll}}}}
+      template:
+        metadata: {{labels: {{app: roll}}}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: app
+            image: busybox
+            command: ["sleep", "300"]
+            env: [{{name: VERSION, value: "{version}"}}]
+            readinessProbe: {{exec: {{command: ["true"]}}, periodSeconds: 1}}
+    "#
+    )
+}
+
+/// The `Replicas` counts on the timeline, with their records.
+fn replica_counts(records: &[Record]) -> Vec<(&Record, usize, usize)> {
+    records
+        .iter()
+        .filter_map(|r| match r.observation() {
+            Some(Observation::Replicas {
+                ready, available, ..
+            }) => Some((r, *ready, *available)),
+            _ => None,
+        })
+        .collect()
+}
+
+conformance! {
+    /// §9.2: a pod is available once it has been Ready for `minReadySeconds`, and a rolling
+    /// update of a changed manifest counts *available* pods against `maxUnavailable`: with
+    /// maxUnavailable 0 an old pod goes only 5 s after its replacement became Ready.
+    async fn min_ready_seconds_paces_the_rollout_of_a_changed_manifest(h, scale = 0.1, feature = "Workload controllers: replacements, StatefulSet order, Jobs") {
+        h.apply_plan(&deployment(1)).await;
+        h.until(LIMIT, "2 available", |r| replica_counts(r).iter().any(|(_, _, a)| *a == 2))
+            .await;
+        let records = h.records();
+        let counts = replica_counts(&records);
+        let both_ready = counts.iter().find(|(_, ready, _)| *ready == 2).unwrap().0;
+        let both_available = counts.iter().find(|(_, _, a)| *a == 2).unwrap().0;
+        let mut failures = Vec::new();
+        if secs(both_ready, both_available) < 5.0 - TOLERANCE {
+            failures.push(format!(
+                "available {:.2} s after Ready, expected minReadySeconds 5",
+                secs(both_ready, both_available)
+            ));
+        }
+        let old: Vec<String> = h.engine.pods();
+        h.apply_plan(&deployment(2)).await;
+        h.until(LIMIT, "both old pods deleted", |r| {
+            events(r, "SuccessfulDelete").len() == 2
+                && replica_counts(r).last().is_some_and(|(_, _, a)| *a == 2)
+        })
+        .await;
+        let records = h.records();
+        let new_ready = records
+            .iter()
+            .find(|r| {
+                !old.contains(&r.pod)
+                    && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status: true }) if condition == "Ready")
+            })
+            .expect("a new pod became Ready");
+        let first_delete = events(&records, "SuccessfulDelete")[0];
+        if secs(new_ready, first_delete) < 5.0 - TOLERANCE {
+            failures.push(format!(
+                "an old pod was deleted {:.2} s after the first new pod became Ready; it was \
+                 not available yet (minReadySeconds 5, maxUnavailable 0)",
+                secs(new_ready, first_delete)
+            ));
+        }
+        let rolled = events(&records, "ScalingReplicaSet");
+        if rolled.len() != 1 {
+            failures.push(format!("one rollout expected, saw {}", rolled.len()));
+        }
+        verdict(&failures, &records);
+        h.engine.kill_all_and_wait().await;
+    }
+}

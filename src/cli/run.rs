@@ -214,13 +214,11 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
             }
         }
     }
+    for e in engine.apply_plan(&plan).await {
+        eprintln!("podlife: {e}");
+    }
     for service in &plan.services {
         let name = service.service.metadata.name.clone().unwrap_or_default();
-        let service_namespace = service.service.metadata.namespace.clone();
-        if let Err(e) = engine.apply_service(service.service.clone()).await {
-            eprintln!("podlife: {e}");
-            continue;
-        }
         if text {
             for (port_name, port, address) in engine.service_addresses(&name) {
                 let label = port_name.map(|n| format!(" ({n})")).unwrap_or_default();
@@ -228,27 +226,17 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
                     "service {name} port {port}{label}: {address} (e.g. curl http://{address}/)"
                 );
             }
-            let namespace = service_namespace.as_deref().unwrap_or("default");
+            let namespace = service
+                .service
+                .metadata
+                .namespace
+                .as_deref()
+                .unwrap_or("default");
             println!(
                 "service {name}: pods reach it as {}",
                 crate::engine::service_dns_names(&name, namespace).join(", ")
             );
         }
-    }
-    // Bare pods go to the engine; a workload's pods to its controller (ordered start,
-    // replacements, Job completions).
-    for pod in pods.iter().filter(|p| p.owner.is_none()) {
-        if let Err(e) = engine.apply(pod.pod.clone()) {
-            eprintln!("podlife: {e}");
-        }
-    }
-    for workload in &plan.workloads {
-        let first = plan
-            .pods_of(workload)
-            .iter()
-            .map(|p| p.pod.clone())
-            .collect();
-        engine.apply_workload(workload.clone(), first);
     }
     // The `pod/container` column fits the longest name.
     let width = pods
@@ -296,18 +284,23 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
         }
     };
     let mut done = false;
+    // The last record before podlife began deleting: workloads are summarised as they were.
+    let last_before_deletion = || engine.log().records().last().map(|r| r.seq);
+    let mut before_deletion = None;
     tokio::select! {
         _ = &mut all_finished => done = true,
         _ = limit => {
             if text {
                 println!("--- time is up: deleting the pods");
             }
+            before_deletion = last_before_deletion();
             engine.delete_all(args.grace_period);
         }
         _ = tokio::signal::ctrl_c() => {
             if text {
                 println!("--- interrupted: deleting the pods (Ctrl-C again to kill at once)");
             }
+            before_deletion = last_before_deletion();
             engine.delete_all(args.grace_period);
         }
     }
@@ -338,6 +331,9 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
             if let (Some(plan), Some(status)) = (plan_of(name, &pods), statuses.get(name)) {
                 println!("{}", describe(&plan, status, &records));
             }
+        }
+        for line in replica_summary(&records, before_deletion) {
+            println!("{line}");
         }
     } else {
         for (name, status) in &statuses {
@@ -377,6 +373,37 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// Each replica workload's last counts before the deletion (`replicaset/web-5d9c7b6f4: 3
+/// desired, 3 ready, 2 available`), as `kubectl get rs` shows them.
+fn replica_summary(records: &[Record], before: Option<u64>) -> Vec<String> {
+    let mut last: BTreeMap<&str, String> = BTreeMap::new();
+    for record in records
+        .iter()
+        .filter(|r| before.is_none_or(|seq| r.seq <= seq))
+    {
+        if let What::Observation(Observation::Replicas {
+            desired,
+            ready,
+            available,
+        }) = &record.what
+        {
+            last.insert(
+                &record.pod,
+                format!("{desired} desired, {ready} ready, {available} available"),
+            );
+        }
+    }
+    if last.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["Workloads:".to_owned()];
+    lines.extend(
+        last.into_iter()
+            .map(|(name, counts)| format!("  {name}: {counts}")),
+    );
+    lines
 }
 
 /// The plan of pod `name`, or for a controller's replacement the plan it was made from

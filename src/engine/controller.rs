@@ -26,10 +26,14 @@ const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
 /// Runs `workload`'s controller: creates its first pods (`first`, as planned) and keeps them
 /// until it is done (a Job) or stopped.
 /// What a controller can be asked to do besides keeping its pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Command {
     /// `kubectl rollout restart`: roll out the template again (a Deployment).
     Restart,
+    /// The workload's manifest applied again: `first` are the pods it plans now (their number
+    /// is the new replica count, the first one the new template). A Deployment rolls out a
+    /// changed template; any replica set follows a changed count.
+    Apply { first: Vec<Pod> },
 }
 
 pub(super) async fn keep(
@@ -131,6 +135,12 @@ impl Controller {
         );
     }
 
+    fn observe(&self, observation: Observation) {
+        self.engine
+            .log
+            .push(&self.name, None, What::Observation(observation));
+    }
+
     /// Creates `pod`; whether it was.
     fn create(&self, pod: Pod) -> bool {
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -201,15 +211,24 @@ enum State {
 impl State {
     fn new(policy: &Policy, first: &[Pod], scale: crate::time::TimeScale) -> Self {
         match policy {
-            Policy::Replicas { update } => State::Replicas(Replicas {
+            Policy::Replicas {
+                update,
+                min_ready_seconds,
+            } => State::Replicas(Replicas {
                 desired: first.len(),
                 update: *update,
+                min_ready: scale.seconds(*min_ready_seconds),
                 ..Replicas::default()
             }),
-            Policy::Ordinals { ordered } => State::Ordinals(Ordinals {
+            Policy::Ordinals {
+                ordered,
+                min_ready_seconds,
+            } => State::Ordinals(Ordinals {
                 pods: first.to_vec(),
                 created: BTreeSet::new(),
                 ordered: *ordered,
+                min_ready: scale.seconds(*min_ready_seconds),
+                ready_since: BTreeMap::new(),
             }),
             Policy::Job {
                 completions,
@@ -252,10 +271,16 @@ impl State {
     fn command(&mut self, c: &mut Controller, command: Command) {
         match (self, command) {
             (State::Replicas(s), Command::Restart) => s.restart(c),
+            (State::Replicas(s), Command::Apply { first }) => s.apply(c, first),
             (_, Command::Restart) => c.event(
                 EventType::Warning,
                 "RestartNotSupported",
                 "only a Deployment rolls out again here".to_owned(),
+            ),
+            (_, Command::Apply { .. }) => c.event(
+                EventType::Warning,
+                "UpdateNotSupported",
+                "only a Deployment or a replica set takes a changed manifest here".to_owned(),
             ),
         }
     }
@@ -263,11 +288,20 @@ impl State {
     fn timer(&self) -> Option<Instant> {
         match self {
             State::Job(s) => s.backoff_until.into_iter().chain(s.deadline).min(),
-            _ => None,
+            State::Replicas(s) => s.next_available(),
+            State::Ordinals(s) => s.next_available(),
         }
     }
 
     fn timer_fired(&mut self, c: &mut Controller) {
+        match self {
+            State::Replicas(s) => {
+                s.roll(c);
+                s.report(c);
+            }
+            State::Ordinals(s) => s.create_after_available(c),
+            State::Job(_) => {}
+        }
         if let State::Job(s) = self {
             let now = Instant::now();
             if s.deadline.is_some_and(|d| d <= now) {
@@ -300,7 +334,14 @@ struct Replicas {
     old: BTreeSet<String>,
     /// Old pods not yet finished (`Recreate` waits for them).
     old_alive: BTreeSet<String>,
-    ready: BTreeSet<String>,
+    /// Ready pods, since when: one is *available* once it has been Ready for `min_ready`.
+    ready_since: BTreeMap<String, Instant>,
+    /// `minReadySeconds`, in wall time.
+    min_ready: Duration,
+    /// The counts last put on the timeline (ready, available).
+    reported: Option<(usize, usize)>,
+    /// The pods counted as available when the counts were last worked out.
+    counted: BTreeSet<String>,
     /// The current template's generated-name base (its ReplicaSet's name).
     base: String,
 }
@@ -315,6 +356,48 @@ impl Replicas {
                 .insert(pod.metadata.name.clone().unwrap_or_default());
             c.create(pod);
         }
+        self.report(c);
+    }
+
+    /// Whether `pod` has been Ready for `minReadySeconds` (`podutil.IsPodAvailable`).
+    fn is_available(&self, pod: &str, now: Instant) -> bool {
+        self.ready_since
+            .get(pod)
+            .is_some_and(|since| *since + self.min_ready <= now)
+    }
+
+    /// When the next Ready pod not yet counted as available becomes available (possibly
+    /// already: a record may have been handled in between).
+    fn next_available(&self) -> Option<Instant> {
+        self.ready_since
+            .iter()
+            .filter(|(pod, _)| !self.counted.contains(*pod))
+            .map(|(_, since)| *since + self.min_ready)
+            .min()
+    }
+
+    /// Puts the workload's ready and available counts on its timeline when they change, as the
+    /// ReplicaSet's `status.readyReplicas` / `availableReplicas` would.
+    fn report(&mut self, c: &Controller) {
+        let now = Instant::now();
+        let pods = || self.active.iter().chain(&self.old);
+        let ready = pods().filter(|p| self.ready_since.contains_key(*p)).count();
+        let counted: BTreeSet<String> = self
+            .ready_since
+            .keys()
+            .filter(|p| self.is_available(p, now))
+            .cloned()
+            .collect();
+        let available = pods().filter(|p| counted.contains(*p)).count();
+        self.counted = counted;
+        if self.reported != Some((ready, available)) {
+            self.reported = Some((ready, available));
+            c.observe(Observation::Replicas {
+                desired: self.desired,
+                ready,
+                available,
+            });
+        }
     }
 
     fn observe(&mut self, c: &mut Controller, record: &Record) {
@@ -322,25 +405,26 @@ impl Replicas {
         match record.observation() {
             Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
                 if *status {
-                    self.ready.insert(pod.to_owned());
+                    self.ready_since.insert(pod.to_owned(), Instant::now());
                 } else {
-                    self.ready.remove(pod);
+                    self.ready_since.remove(pod);
                 }
             }
             Some(Observation::Terminating { .. }) => self.leaves(c, pod),
             _ if phase_is_terminal(record) => self.leaves(c, pod),
             Some(Observation::PodFinished) => {
-                self.ready.remove(pod);
+                self.ready_since.remove(pod);
                 self.old_alive.remove(pod);
             }
             _ => return,
         }
         self.roll(c);
+        self.report(c);
     }
 
     /// A pod begins terminating or fails: one of the current template's is replaced.
     fn leaves(&mut self, c: &mut Controller, pod: &str) {
-        self.ready.remove(pod);
+        self.ready_since.remove(pod);
         self.old.remove(pod);
         if self.active.remove(pod) {
             let new = c.new_pod(generated_base(pod));
@@ -353,9 +437,9 @@ impl Replicas {
     /// `kubectl rollout restart`: a new template (its `restartedAt` annotation and hash), and
     /// the pods of the old one become the ones to replace.
     fn restart(&mut self, c: &mut Controller) {
-        let Some(update) = self.update else {
+        if self.update.is_none() {
             return;
-        };
+        }
         let mut template = c.template.clone();
         let meta = &mut template.metadata;
         meta.annotations.get_or_insert_with(BTreeMap::new).insert(
@@ -378,6 +462,59 @@ impl Replicas {
             owner.name = replica_set.clone();
             owner.uid = uid(&mut c.rng);
         }
+        self.roll_out(c, template, replica_set);
+    }
+
+    /// The manifest applied again: a changed replica count is followed at once (scaling); a
+    /// Deployment's changed template is rolled out (a new ReplicaSet, by its strategy).
+    fn apply(&mut self, c: &mut Controller, first: Vec<Pod>) {
+        let Some(template) = first.first().cloned() else {
+            return;
+        };
+        self.desired = first.len();
+        let hash = |pod: &Pod| {
+            pod.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash").cloned())
+        };
+        let changed = template.spec != c.template.spec || hash(&template) != hash(&c.template);
+        if changed && self.update.is_some() {
+            let name = template.metadata.name.clone().unwrap_or_default();
+            let replica_set = generated_base(&name).to_owned();
+            self.roll_out(c, template, replica_set);
+        } else {
+            self.scale(c);
+        }
+        self.report(c);
+    }
+
+    /// Scales the current template's pods to `desired`: new ones created, the most recent
+    /// surplus deleted (unready ones first).
+    fn scale(&mut self, c: &mut Controller) {
+        while self.active.len() < self.desired {
+            let pod = c.new_pod(&self.base);
+            self.active
+                .insert(pod.metadata.name.clone().unwrap_or_default());
+            c.create(pod);
+        }
+        let mut surplus: Vec<String> = self.active.iter().cloned().collect();
+        surplus.sort_by_key(|p| self.ready_since.contains_key(p));
+        for pod in surplus
+            .into_iter()
+            .take(self.active.len().saturating_sub(self.desired))
+        {
+            self.active.remove(&pod);
+            c.delete(&pod);
+        }
+    }
+
+    /// Makes `template` (owned by ReplicaSet `replica_set`) the one new pods come from; the
+    /// current pods become the old ones to replace by the strategy.
+    fn roll_out(&mut self, c: &mut Controller, template: Pod, replica_set: String) {
+        let Some(update) = self.update else {
+            return;
+        };
         self.base = replica_set.clone();
         c.template = template;
         c.name = format!("replicaset/{replica_set}");
@@ -412,16 +549,20 @@ impl Replicas {
         if self.old.is_empty() && self.active.len() >= self.desired {
             return;
         }
+        // maxUnavailable counts *available* pods (Ready for minReadySeconds).
         let min_available = self.desired.saturating_sub(update.max_unavailable as usize);
-        let ready = |set: &BTreeSet<String>, ready: &BTreeSet<String>| {
-            set.iter().filter(|p| ready.contains(*p)).count()
-        };
-        let mut available = ready(&self.active, &self.ready) + ready(&self.old, &self.ready);
+        let now = Instant::now();
+        let mut available = self
+            .active
+            .iter()
+            .chain(&self.old)
+            .filter(|p| self.is_available(p, now))
+            .count();
         let (unready, ready_old): (Vec<String>, Vec<String>) = self
             .old
             .iter()
             .cloned()
-            .partition(|p| !self.ready.contains(p));
+            .partition(|p| !self.is_available(p, now));
         for pod in unready {
             self.old.remove(&pod);
             c.delete(&pod);
@@ -453,6 +594,10 @@ struct Ordinals {
     pods: Vec<Pod>,
     created: BTreeSet<usize>,
     ordered: bool,
+    /// `minReadySeconds`, in wall time: `OrderedReady` waits for ordinal n to be available.
+    min_ready: Duration,
+    /// Ready ordinals whose successor waits for them to be available, since when.
+    ready_since: BTreeMap<usize, Instant>,
 }
 
 impl Ordinals {
@@ -483,20 +628,47 @@ impl Ordinals {
             return;
         };
         match record.observation() {
-            // OrderedReady: the next ordinal once this one is Running and Ready.
-            Some(Observation::ConditionChanged {
-                condition,
-                status: true,
-            }) if condition == "Ready" && ordinal + 1 < self.pods.len() => {
-                self.create(c, ordinal + 1);
+            // OrderedReady: the next ordinal once this one is Running and available.
+            Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+                if *status && ordinal + 1 < self.pods.len() {
+                    self.ready_since.insert(ordinal, Instant::now());
+                    self.create_after_available(c);
+                } else {
+                    self.ready_since.remove(&ordinal);
+                }
             }
             // Gone (deleted, failed): the same name again.
             Some(Observation::PodFinished) => {
+                self.ready_since.remove(&ordinal);
                 self.created.remove(&ordinal);
                 self.create(c, ordinal);
             }
             _ => {}
         }
+    }
+
+    /// Creates the successor of every ordinal that has been Ready for `minReadySeconds`.
+    fn create_after_available(&mut self, c: &mut Controller) {
+        let now = Instant::now();
+        let due: Vec<usize> = self
+            .ready_since
+            .iter()
+            .filter(|(_, since)| **since + self.min_ready <= now)
+            .map(|(ordinal, _)| *ordinal)
+            .collect();
+        for ordinal in due {
+            self.ready_since.remove(&ordinal);
+            self.create(c, ordinal + 1);
+        }
+    }
+
+    /// When the next Ready ordinal whose successor waits becomes available (possibly
+    /// already).
+    fn next_available(&self) -> Option<Instant> {
+        self.ready_since
+            .values()
+            .map(|since| *since + self.min_ready)
+            .min()
     }
 }
 

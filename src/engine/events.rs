@@ -94,6 +94,13 @@ pub enum Observation {
         change: String,
         ready: bool,
     },
+    /// A replica workload's counts changed (its ReplicaSet's `status`): pods wanted, Ready,
+    /// and available (Ready for `minReadySeconds`).
+    Replicas {
+        desired: usize,
+        ready: usize,
+        available: usize,
+    },
     /// A request reached a monitor started by podlife (`podlife run --monitor`).
     Request {
         method: String,

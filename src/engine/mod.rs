@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 
 pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
-use crate::manifest::expand::WorkloadPlan;
+use crate::manifest::expand::{Plan, WorkloadPlan};
 use crate::probe::hosts::Hosts;
 use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
@@ -126,6 +126,7 @@ impl Drop for Busy {
 
 /// A running workload controller.
 struct WorkloadController {
+    owner: crate::manifest::expand::Owner,
     name: String,
     commands: mpsc::UnboundedSender<controller::Command>,
     task: JoinHandle<()>,
@@ -197,8 +198,22 @@ impl Engine {
     /// Starts `workload`'s controller with its first pods (`pods`, as planned): it creates
     /// them as its kind does (a StatefulSet one after another), then replaces deleted and
     /// failed pods and runs a Job to completion; see [`controller`].
+    ///
+    /// A workload applied again (same kind and name) goes to the controller it already has,
+    /// as `kubectl apply` of a changed manifest does: a new replica count is followed, and a
+    /// Deployment rolls out a changed template by its strategy.
     pub fn apply_workload(&self, workload: WorkloadPlan, pods: Vec<Pod>) {
+        {
+            let controllers = self.controllers.lock().expect("engine state");
+            if let Some(running) = controllers.iter().find(|c| c.owner == workload.owner) {
+                let _ = running
+                    .commands
+                    .send(controller::Command::Apply { first: pods });
+                return;
+            }
+        }
         let busy = Busy::new(&self.shared.busy);
+        let owner = workload.owner.clone();
         let shared = self.shared.clone();
         let name = workload.owner.name.clone();
         let (commands, received) = mpsc::unbounded_channel();
@@ -210,10 +225,38 @@ impl Engine {
             .lock()
             .expect("engine state")
             .push(WorkloadController {
+                owner,
                 name,
                 commands,
                 task,
             });
+    }
+
+    /// Runs what a plan asks for, as `kubectl apply` would: Services first (pods find them in
+    /// their environment), then bare pods, then each workload's controller with its first pods
+    /// (a workload applied before gets the new plan: scaling, a rollout). Returns what could
+    /// not be applied; the rest is applied anyway.
+    pub async fn apply_plan(&self, plan: &Plan) -> Vec<String> {
+        let mut errors = Vec::new();
+        for service in &plan.services {
+            if let Err(e) = self.apply_service(service.service.clone()).await {
+                errors.push(e);
+            }
+        }
+        for pod in plan.pods.iter().filter(|p| p.owner.is_none()) {
+            if let Err(e) = self.apply(pod.pod.clone()) {
+                errors.push(e);
+            }
+        }
+        for workload in &plan.workloads {
+            let first = plan
+                .pods_of(workload)
+                .iter()
+                .map(|p| p.pod.clone())
+                .collect();
+            self.apply_workload(workload.clone(), first);
+        }
+        errors
     }
 
     /// `kubectl rollout restart deployment/<name>`: the Deployment rolls its pods over to a

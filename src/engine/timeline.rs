@@ -93,6 +93,14 @@ fn describe(o: &Observation, verbose: bool) -> Option<(String, String)> {
             },
         ),
         Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
+        Observation::Replicas {
+            desired,
+            ready,
+            available,
+        } => (
+            "Replicas".into(),
+            format!("{desired} desired, {ready} ready, {available} available"),
+        ),
         Observation::Endpoint { change, .. } => ("Endpoints".into(), change.clone()),
         Observation::Request {
             method,

@@ -63,12 +63,20 @@ pub enum Policy {
     /// ReplicaSet, ReplicationController, Deployment (its ReplicaSet) and DaemonSet (one node):
     /// the pods that are neither terminating nor finished are kept at their number, a
     /// replacement with a new name for each one that is. A Deployment can roll out a new
-    /// template (`kubectl rollout restart`) by its `update`.
-    Replicas { update: Option<Update> },
+    /// template (`kubectl rollout restart`, or the manifest applied again with a changed
+    /// template) by its `update`. A pod counts as available once it has been Ready for
+    /// `min_ready_seconds`.
+    Replicas {
+        update: Option<Update>,
+        min_ready_seconds: i64,
+    },
     /// StatefulSet: one pod per ordinal, replaced under the same name once the old one is
     /// gone. `OrderedReady` (the default) creates ordinal n+1 only once n is Running and
-    /// Ready; `Parallel` creates them all at once.
-    Ordinals { ordered: bool },
+    /// Ready (and, with `min_ready_seconds`, available); `Parallel` creates them all at once.
+    Ordinals {
+        ordered: bool,
+        min_ready_seconds: i64,
+    },
     /// Job: `completions` pods must succeed, at most `parallelism` run at once; a failed pod
     /// is replaced after the back-off (10 s, doubling, at most 6 min) until more than
     /// `backoffLimit` have failed or `activeDeadlineSeconds` have passed.
@@ -211,6 +219,7 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                             s.strategy.as_ref(),
                             s.replicas.unwrap_or(1).max(0) as u32,
                         )),
+                        min_ready_seconds: s.min_ready_seconds.unwrap_or(0).into(),
                     },
                 });
                 let hash = template_hash(&s.template);
@@ -230,18 +239,25 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                 }
             }
             Object::ReplicaSet(_) | Object::ReplicationController(_) => {
-                let (template, replicas) = match object {
-                    Object::ReplicaSet(r) => (r.spec.template.clone(), r.spec.replicas),
+                let (template, replicas, min_ready) = match object {
+                    Object::ReplicaSet(r) => (
+                        r.spec.template.clone(),
+                        r.spec.replicas,
+                        r.spec.min_ready_seconds,
+                    ),
                     Object::ReplicationController(rc) => {
                         let spec = rc.spec.clone().unwrap_or_default();
-                        (spec.template, spec.replicas)
+                        (spec.template, spec.replicas, spec.min_ready_seconds)
                     }
                     _ => unreachable!("matched above"),
                 };
                 let template = template.unwrap_or_default();
                 plan.workloads.push(WorkloadPlan {
                     owner: owner.clone(),
-                    policy: Policy::Replicas { update: None },
+                    policy: Policy::Replicas {
+                        update: None,
+                        min_ready_seconds: min_ready.unwrap_or(0).into(),
+                    },
                 });
                 let owner = controller_ref(object, &uid);
                 for _ in 0..replicas.unwrap_or(1).max(0) {
@@ -262,6 +278,7 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                     owner: owner.clone(),
                     policy: Policy::Ordinals {
                         ordered: s.pod_management_policy.as_deref() != Some("Parallel"),
+                        min_ready_seconds: s.min_ready_seconds.unwrap_or(0).into(),
                     },
                 });
                 let owner = controller_ref(object, &uid);
@@ -290,7 +307,10 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
             Object::DaemonSet(ds) => {
                 plan.workloads.push(WorkloadPlan {
                     owner: owner.clone(),
-                    policy: Policy::Replicas { update: None },
+                    policy: Policy::Replicas {
+                        update: None,
+                        min_ready_seconds: ds.spec.min_ready_seconds.unwrap_or(0).into(),
+                    },
                 });
                 let owner = controller_ref(object, &uid);
                 let extra = labels([("pod-template-generation", "1")]);

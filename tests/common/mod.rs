@@ -408,6 +408,20 @@ pub fn testapp_events(path: &std::path::Path) -> Vec<serde_json::Value> {
 }
 
 impl Harness {
+    /// Validates `yaml` and applies it as `podlife run` does: Services, bare pods, and
+    /// workloads handed to their controllers. Applying a workload again updates it.
+    pub async fn apply_plan(&self, yaml: &str) {
+        let yaml = self.render(yaml);
+        let report = analyze(Source::new("test.yaml", yaml));
+        assert!(report.is_valid(), "{:#?}", report.diagnostics);
+        let plan = expand(
+            &report.manifests,
+            &mut NameRng::with_seed(fastrand::u64(..)),
+        );
+        let errors = self.engine.apply_plan(&plan).await;
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
     /// Like [`Harness::apply`], but returns each pod's `(name, uid)`, for kubelet messages that
     /// name a pod as `<name>_<namespace>(<uid>)`.
     pub fn apply_with_uids(&self, yaml: &str) -> Vec<(String, String)> {
