@@ -412,3 +412,51 @@ Feature: Services: endpoints follow readiness
     When 20 HTTP requests are sent to service "web"
     Then every request was answered
     And the requests were answered by 1 different pod
+
+  Scenario: a Service applied again with publishNotReadyAddresses lists its unready pod at once
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: peers
+      spec:
+        selector:
+          app: peers
+        ports:
+        - port: 80
+      ---
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: peer
+        labels:
+          app: peers
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          command: ["sleep", "300"]
+          readinessProbe:
+            exec:
+              command: ["false"]
+            periodSeconds: 1
+      """
+    When it is applied
+    Then the pod is Running within 20s
+    And the pod stays not among the ready endpoints of service "peers" for at least 3s
+    When the manifest is applied again as:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: peers
+      spec:
+        publishNotReadyAddresses: true
+        selector:
+          app: peers
+        ports:
+        - port: 80
+      """
+    Then the pod is among the ready endpoints of service "peers" within 1s
+    And the pod stays not Ready for at least 2s

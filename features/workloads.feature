@@ -396,3 +396,109 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
     And there are 2 events "SuccessfulDelete" within 1s
     And there are 4 events "SuccessfulCreate" within 30s
     And service "web" has 2 ready endpoints within 30s
+
+  Scenario: a changed Deployment rolls out at the pace of minReadySeconds
+    The seed's Deployment has minReadySeconds: 30: a new pod counts as available only once it
+    has been Ready that long, and with maxUnavailable 0 an old pod goes only when its
+    replacement is available. Applying the changed manifest starts the rollout.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 2
+        minReadySeconds: 30
+        strategy:
+          type: RollingUpdate
+          rollingUpdate:
+            maxSurge: 1
+            maxUnavailable: 0
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              env:
+              - name: VERSION
+                value: "1"
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 1
+      """
+    When it is applied
+    Then service "web" has 2 ready endpoints within 30s
+    When the manifest is applied again as:
+      """
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: web
+      spec:
+        selector:
+          app: web
+        ports:
+        - port: 80
+          targetPort: 8080
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        replicas: 2
+        minReadySeconds: 30
+        strategy:
+          type: RollingUpdate
+          rollingUpdate:
+            maxSurge: 1
+            maxUnavailable: 0
+        selector:
+          matchLabels:
+            app: web
+        template:
+          metadata:
+            labels:
+              app: web
+          spec:
+            containers:
+            - name: app
+              image: podlife/testapp:1
+              command: ["testapp", "--http", "8080"]
+              env:
+              - name: VERSION
+                value: "2"
+              readinessProbe:
+                httpGet:
+                  path: /healthz
+                  port: 8080
+                periodSeconds: 1
+      """
+    Then there are 3 events "SuccessfulCreate" within 5s
+    And service "web" has 3 ready endpoints within 10s
+    And service "web" keeps at least 3 ready endpoints for at least 20s
+    And there is 1 event "SuccessfulDelete" within 15s
+    And service "web" keeps at least 2 ready endpoints for at least 25s
+    And there are 2 events "SuccessfulDelete" within 20s
+    And there are 4 events "SuccessfulCreate" within 1s

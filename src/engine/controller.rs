@@ -366,6 +366,11 @@ impl Replicas {
             .is_some_and(|since| *since + self.min_ready <= now)
     }
 
+    /// How many of `pods` are available.
+    fn available_in(&self, pods: &BTreeSet<String>, now: Instant) -> usize {
+        pods.iter().filter(|p| self.is_available(p, now)).count()
+    }
+
     /// When the next Ready pod not yet counted as available becomes available (possibly
     /// already: a record may have been handled in between).
     fn next_available(&self) -> Option<Instant> {
@@ -538,10 +543,10 @@ impl Replicas {
         self.roll(c);
     }
 
-    /// One step of a rollout, as the Deployment controller takes it: old pods go while enough
-    /// pods stay available (`desired - maxUnavailable`; unready ones at once), new ones come
-    /// while the total stays within `desired + maxSurge` (`Recreate`: once every old pod is
-    /// gone).
+    /// One step of a rollout, as the Deployment controller takes it (`rolling.go`,
+    /// `recreate.go`): old pods go while enough pods stay *available*, new ones come while
+    /// the total stays within `desired + maxSurge`; `Recreate` deletes every old pod and
+    /// creates new ones once they are all gone.
     fn roll(&mut self, c: &mut Controller) {
         let Some(update) = self.update else {
             return;
@@ -549,34 +554,15 @@ impl Replicas {
         if self.old.is_empty() && self.active.len() >= self.desired {
             return;
         }
-        // maxUnavailable counts *available* pods (Ready for minReadySeconds).
-        let min_available = self.desired.saturating_sub(update.max_unavailable as usize);
-        let now = Instant::now();
-        let mut available = self
-            .active
-            .iter()
-            .chain(&self.old)
-            .filter(|p| self.is_available(p, now))
-            .count();
-        let (unready, ready_old): (Vec<String>, Vec<String>) = self
-            .old
-            .iter()
-            .cloned()
-            .partition(|p| !self.is_available(p, now));
-        for pod in unready {
-            self.old.remove(&pod);
-            c.delete(&pod);
-        }
-        for pod in ready_old {
-            if available <= min_available {
-                break;
+        if update.recreate {
+            for pod in std::mem::take(&mut self.old) {
+                c.delete(&pod);
             }
-            available -= 1;
-            self.old.remove(&pod);
-            c.delete(&pod);
-        }
-        if update.recreate && !self.old_alive.is_empty() {
-            return;
+            if !self.old_alive.is_empty() {
+                return;
+            }
+        } else {
+            self.scale_down_old(c, update);
         }
         let most = self.desired + update.max_surge as usize;
         while self.active.len() < self.desired && self.active.len() + self.old.len() < most {
@@ -584,6 +570,43 @@ impl Replicas {
             self.active
                 .insert(pod.metadata.name.clone().unwrap_or_default());
             c.create(pod);
+        }
+    }
+
+    /// `reconcileOldReplicaSets`: at most `all - minAvailable - newUnavailable` old pods go,
+    /// unavailable ones first (`cleanupUnhealthyReplicas`); then available ones while more
+    /// than `desired - maxUnavailable` pods are available
+    /// (`scaleDownOldReplicaSetsForRollingUpdate`).
+    fn scale_down_old(&mut self, c: &mut Controller, update: Update) {
+        let now = Instant::now();
+        let min_available = self.desired.saturating_sub(update.max_unavailable as usize);
+        let all = self.active.len() + self.old.len();
+        let new_unavailable = self.active.len() - self.available_in(&self.active, now);
+        let budget = all.saturating_sub(min_available + new_unavailable);
+        if budget == 0 {
+            return;
+        }
+        let unhealthy: Vec<String> = self
+            .old
+            .iter()
+            .filter(|p| !self.is_available(p, now))
+            .take(budget)
+            .cloned()
+            .collect();
+        for pod in unhealthy {
+            self.old.remove(&pod);
+            c.delete(&pod);
+        }
+        let mut available =
+            self.available_in(&self.active, now) + self.available_in(&self.old, now);
+        let healthy: Vec<String> = self.old.iter().cloned().collect();
+        for pod in healthy {
+            if available <= min_available {
+                break;
+            }
+            available -= 1;
+            self.old.remove(&pod);
+            c.delete(&pod);
         }
     }
 }

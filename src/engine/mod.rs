@@ -285,6 +285,17 @@ impl Engine {
             .name
             .clone()
             .ok_or_else(|| "a service needs a name".to_owned())?;
+        // Applied again (`kubectl apply` of a changed manifest): the new selector and
+        // `publishNotReadyAddresses` take effect at once; its address and ports stay.
+        {
+            let mut services = self.shared.services.lock().expect("engine state");
+            if let Some(spec) = services.specs.get_mut(&name) {
+                *spec = service;
+                drop(services);
+                sync_endpoints(&self.shared.pods, &self.shared.services, &self.shared.log);
+                return Ok(());
+            }
+        }
         // Reserved until it is applied or has failed: a concurrent apply of the same name
         // fails at once rather than making a second address.
         if !self

@@ -5,10 +5,14 @@
 //! Then there are 3 events "SuccessfulCreate" within 20s
 //! Then pod "db-1" was created after pod "db-0" became Ready
 //! Then the failed pods were replaced 10s, 20s after they failed, give or take 2s
+//! When the manifest is applied again as:
 //! ```
 
-use cucumber::then;
+use cucumber::gherkin::Step;
+use cucumber::{then, when};
 use podlife::engine::{Observation, Record};
+use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::load_reader;
 
 use crate::{PodlifeWorld, duration};
 
@@ -93,4 +97,36 @@ fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: Str
             "failed pods replaced {wanted:?} after they failed (± {tolerance:?}); the replacements came {found:?} after"
         ));
     }
+}
+
+/// `kubectl apply` of a changed manifest: workloads already running get the new plan (a new
+/// replica count is followed, a Deployment rolls out a changed template by its strategy);
+/// new objects start. The scenario's overrides apply to it as to the first manifest.
+#[when("the manifest is applied again as:")]
+async fn apply_again(world: &mut PodlifeWorld, step: &Step) {
+    let text = step
+        .docstring
+        .clone()
+        .expect("write the changed manifest as a doc string under this step");
+    let text = text.strip_prefix('\n').unwrap_or(&text).to_owned();
+    let report = load_reader("changed.yaml", text.as_bytes());
+    assert!(
+        report.is_valid(),
+        "the changed manifest is invalid; nothing was applied:\n{:#?}",
+        report.diagnostics
+    );
+    let mut plan = expand(
+        &report.manifests,
+        &mut NameRng::with_seed(fastrand::u64(..)),
+    );
+    for planned in &mut plan.pods {
+        for change in &world.overrides {
+            change
+                .apply(&mut planned.pod)
+                .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
+        }
+    }
+    let errors = world.started().engine.apply_plan(&plan).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    world.manifest = Some(("changed.yaml".to_owned(), text));
 }
