@@ -1679,3 +1679,48 @@ conformance! {
         h.engine.kill_all_and_wait().await;
     }
 }
+
+conformance! {
+    /// §9.2: with `minReadySeconds`, a StatefulSet's OrderedReady creates ordinal n+1 only
+    /// once ordinal n has been Ready that long (`isRunningAndAvailable`).
+    async fn stateful_set_waits_for_the_previous_pod_to_be_available(h, scale = 0.1, feature = "Workload controllers: replacements, StatefulSet order, Jobs") {
+        h.apply_plan(
+            r#"
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: db}
+    spec:
+      replicas: 2
+      minReadySeconds: 4
+      serviceName: db
+      selector: {matchLabels: {app: db}}
+      template:
+        metadata: {labels: {app: db}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: app
+            image: busybox
+            command: ["sleep", "300"]
+            readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+    "#,
+        )
+        .await;
+        h.until(LIMIT, "db-1 created", |r| {
+            r.iter().any(|r| r.pod == "db-1" && r.event().is_some_and(|e| e.reason == "Scheduled"))
+        })
+        .await;
+        let records = h.records();
+        let ready = obs(&records, "db-0", None, |o| {
+            matches!(o, Observation::ConditionChanged { condition, status: true } if condition == "Ready")
+        })[0];
+        let created = records
+            .iter()
+            .find(|r| r.pod == "db-1" && r.event().is_some_and(|e| e.reason == "Scheduled"))
+            .unwrap();
+        let mut failures = Vec::new();
+        about(&h, &mut failures, "db-1 created after db-0 became Ready", secs(ready, created), 4.0);
+        verdict(&failures, &records);
+        h.engine.kill_all_and_wait().await;
+    }
+}
