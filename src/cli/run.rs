@@ -183,6 +183,17 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     // timing, and `--for` must not run out during it.
     prepare_images(&*runtime, &pods, text).await;
     let scale = args.time_scale;
+    let mut warned = Vec::new();
+    for pod in &pods {
+        for warning in
+            crate::engine::spec::compressed_timeouts(&pod.pod, scale, runtime.exec_latency())
+        {
+            if text && !warned.contains(&warning) {
+                eprintln!("warning: {warning}");
+                warned.push(warning);
+            }
+        }
+    }
     let engine = Arc::new(Engine::with_hosts(runtime, scale, hosts));
     let mut records = engine.log().subscribe();
     if text {

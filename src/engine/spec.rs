@@ -223,6 +223,41 @@ pub fn expand_env(text: &str, env: &[(String, String)]) -> String {
     out
 }
 
+/// What the time scale does to `pod`'s exec probes that the user should know: a timeout that,
+/// compressed, falls below the runtime's exec latency makes the probe time out for the wrong
+/// reason (a 1 s timeout is 100 ms at a scale of 0.1; an exec on Docker takes about that).
+pub fn compressed_timeouts(
+    pod: &k8s_openapi::api::core::v1::Pod,
+    scale: crate::time::TimeScale,
+    exec_latency: std::time::Duration,
+) -> Vec<String> {
+    let spec = pod.spec.clone().unwrap_or_default();
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .flat_map(|c| {
+            ProbeSpec::of_container(c)
+                .into_iter()
+                .map(move |p| (c.name.clone(), p))
+        })
+        .filter(|(_, p)| matches!(p.handler, Handler::Exec(_)))
+        .filter(|(_, p)| scale.seconds(p.timeout) < exec_latency)
+        .map(|(container, p)| {
+            format!(
+                "container {container}: the {} probe's timeout of {}s is {:?} at time scale {}, \
+                 less than this runtime's exec latency (about {:?}); the probe may time out \
+                 for that reason alone (raise timeoutSeconds or the time scale)",
+                p.kind,
+                p.timeout,
+                scale.seconds(p.timeout),
+                scale.factor(),
+                exec_latency
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +296,36 @@ mod tests {
             expand_env("hi $(NAME) $$(NAME) $(NOPE) $", &env),
             "hi web $(NAME) $(NOPE) $"
         );
+    }
+}
+
+#[cfg(test)]
+mod compressed_timeout_tests {
+    use std::time::Duration;
+
+    use super::compressed_timeouts;
+    use crate::time::TimeScale;
+
+    fn pod(timeout: i32) -> k8s_openapi::api::core::v1::Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{
+                "name": "app",
+                "readinessProbe": {"exec": {"command": ["true"]}, "timeoutSeconds": timeout},
+                "livenessProbe": {"tcpSocket": {"port": 80}, "timeoutSeconds": 1}
+            }]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn warns_only_about_exec_timeouts_below_the_exec_latency() {
+        let docker = Duration::from_millis(100);
+        let fast = TimeScale::new(0.05).unwrap();
+        let warnings = compressed_timeouts(&pod(1), fast, docker);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("readiness probe's timeout of 1s is 50ms"));
+        assert!(compressed_timeouts(&pod(3), fast, docker).is_empty());
+        assert!(compressed_timeouts(&pod(1), TimeScale::new(1.0).unwrap(), docker).is_empty());
     }
 }

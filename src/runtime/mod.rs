@@ -205,6 +205,12 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         Ok(Fetched::Present)
     }
 
+    /// How long an exec (a probe's or hook's command) takes the runtime to start and reap,
+    /// roughly: a compressed probe timeout below it fails for the wrong reason.
+    fn exec_latency(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// The image every pod sandbox runs (the kubelet's pod infra container), if any.
     fn sandbox_image(&self) -> Option<&'static str> {
         None
