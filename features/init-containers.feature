@@ -63,3 +63,31 @@ Feature: Init containers: in order, shared volumes, failure handling
     When the backend recovers
     Then the pod is Running within 15s
     And the containers started in the order "wait-for-db", "app"
+
+  Scenario: containers that have not run yet wait in PodInitializing
+    While the first init container fails and is retried, the second one and the app have not
+    run: the kubelet reports them waiting with reason PodInitializing.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: initializing
+      spec:
+        initContainers:
+        - name: init1
+          image: busybox
+          command: ["sh", "-c", "exit 1"]
+        - name: init2
+          image: busybox
+          command: ["true"]
+        containers:
+        - name: app
+          image: busybox
+          command: ["sleep", "3600"]
+      """
+    When it is applied
+    Then container "init1" is waiting with reason "CrashLoopBackOff" within 30s
+    And container "init2" is waiting with reason "PodInitializing" within 1s
+    And container "app" is waiting with reason "PodInitializing" within 1s
+    And the pod is Pending within 1s

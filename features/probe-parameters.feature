@@ -67,3 +67,27 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
     Then the pod is Running within 20s
     And the pod stays not Ready for at least 7s
     And the pod is Ready within 6s
+
+  Scenario: the first probe comes at initialDelaySeconds, not a period later
+    The kubelet times the first attempt from the container's start: with initialDelaySeconds 1
+    and periodSeconds 60 the startup probe runs at 1s, so the container has started (and, with
+    no readiness probe, is Ready) long before a period has passed.
+    Given the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: first-probe
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          command: ["sleep", "3600"]
+          startupProbe:
+            exec:
+              command: ["true"]
+            initialDelaySeconds: 1
+            periodSeconds: 60
+      """
+    When it is applied
+    Then the pod is Ready within 20s
