@@ -94,6 +94,7 @@ pub struct Kill {
 }
 
 /// The deadline a kill works against, moved in by a [`Cut`].
+#[derive(Clone, Copy)]
 struct Deadline {
     at: Instant,
     /// A shorter deletion moved it in.
@@ -171,8 +172,23 @@ impl Kill {
             remaining -= self.whole_seconds_since(begun);
         }
         if self.grace > 0 && remaining > 0 && !deadline.now && !self.turn.is_empty() {
+            // The wait is bounded by what is left of the grace period once preStop is done
+            // (`waitForTurn(name, gracePeriod)`), or by a shorter deletion's deadline.
             let begun = Instant::now();
-            self.wait_for_turn(&mut deadline).await;
+            let bound = begun + scale.seconds(remaining);
+            let mut turn_deadline = Deadline {
+                at: if deadline.shortened {
+                    deadline.at.min(bound)
+                } else {
+                    bound
+                },
+                ..deadline
+            };
+            self.wait_for_turn(&mut turn_deadline).await;
+            deadline = Deadline {
+                at: deadline.at.min(turn_deadline.at),
+                ..turn_deadline
+            };
             remaining -= self.whole_seconds_since(begun);
         }
         if deadline.now {
