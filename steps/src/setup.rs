@@ -163,9 +163,8 @@ fn command_override_block(world: &mut PodlifeWorld, container: String, step: &St
     });
 }
 
-/// An HTTP server (testapp) reachable as `name`: a monitor records every request; a backend
-/// is healthy until a step makes it fail. Both are the same program.
-#[given(regex = r#"^a (?:monitor|backend) "([^"]+)"(?: on port (\d+))?$"#)]
+/// An HTTP server (testapp) reachable as `name`, healthy until a step makes it fail.
+#[given(regex = r#"^a backend "([^"]+)"(?: on port (\d+))?$"#)]
 async fn http_fixture(world: &mut PodlifeWorld, name: String, port: String) {
     let port = port.parse().unwrap_or(80);
     let run = world.run().await;

@@ -27,7 +27,7 @@ async fn count_events(world: &mut PodlifeWorld, count: usize, reason: String, li
         .within(
             duration::of(&limit),
             &format!("{count} events {reason}"),
-            |w| events(w, &reason).len() >= count,
+            |w, from| crate::timing::nth(&events(w, &reason), count, from),
         )
         .await;
     let found = events(world, &reason).len();
