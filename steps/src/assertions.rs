@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use cucumber::then;
 use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
-use podlife::engine::{Observation, Record, What};
+use podlife::engine::{Observation, Record};
 
 use crate::facts::{self, Says};
 use crate::timing::{self, Fact, TOLERANCE, seconds};
@@ -327,12 +327,17 @@ async fn ready_within(world: &mut PodlifeWorld, pod: String, not: String, limit:
         .await;
 }
 
-#[then(regex = r#"^all (\d+) pods are (not )?Ready within (\S+)$"#)]
-async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, limit: String) {
+/// The scenario's pods, which must be `count`.
+fn all_pods(world: &PodlifeWorld, count: usize) -> Vec<String> {
     if world.pods.len() != count {
         world.fail(&format!("{count} pods; there are {}", world.pods.len()));
     }
-    let pods = world.pods.clone();
+    world.pods.clone()
+}
+
+#[then(regex = r#"^all (\d+) pods are (not )?Ready within (\S+)$"#)]
+async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, limit: String) {
+    let pods = all_pods(world, count);
     let facts: Vec<_> = pods
         .iter()
         .map(|p| facts::condition(p, "Ready").when(not.is_empty()))
@@ -343,6 +348,15 @@ async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, l
             &format!("all pods {not}Ready"),
             &facts,
         )
+        .await;
+}
+
+#[then(regex = r#"^all (\d+) pods are (Pending|Running|Succeeded|Failed) within (\S+)$"#)]
+async fn all_phase_within(world: &mut PodlifeWorld, count: usize, phase: String, limit: String) {
+    let pods = all_pods(world, count);
+    let facts: Vec<_> = pods.iter().map(|p| facts::phase(p, &phase)).collect();
+    world
+        .within_facts(duration::of(&limit), &format!("all pods {phase}"), &facts)
         .await;
 }
 
@@ -486,7 +500,7 @@ async fn restarted_within(
         .within_facts(
             duration::of(&limit),
             &format!("container {name} to have restarted {times} time(s)"),
-            &[facts::restarts(&pod, &name, times, true)],
+            &[facts::restarts(&pod, &name, |n| n >= times)],
         )
         .await;
     let now = restarts(world, &pod, &name);
@@ -497,6 +511,31 @@ async fn restarted_within(
     }
 }
 
+/// Fails if a record `matching` is in the log so far: the `… never …` steps' past form.
+pub fn never_so_far(world: &PodlifeWorld, expected: &str, matching: impl Fn(&Record) -> bool) {
+    if let Some(r) = world.records().iter().find(|r| matching(r)) {
+        world.fail(&format!(
+            "expected {expected}; it happened at {} (manifest time)",
+            seconds(r.manifest)
+        ));
+    }
+}
+
+/// Fails if a record `matching` comes during `span` from now: the `… during <d>` form.
+pub async fn never_during(
+    world: &PodlifeWorld,
+    span: Duration,
+    expected: &str,
+    matching: impl Fn(&Record) -> bool,
+) {
+    world
+        .throughout(span, expected, |w, from, to| {
+            let fact = facts::nothing_after(from, &matching);
+            timing::first_break(&w.records(), &[fact], from, to)
+        })
+        .await;
+}
+
 /// No new start of the container (a restart) during the span; restarts before it are no
 /// matter.
 #[then(
@@ -504,18 +543,13 @@ async fn restarted_within(
 )]
 async fn never_restarted(world: &mut PodlifeWorld, name: String, pod: String, span: String) {
     let pod = world.pod(pod_arg(&pod));
-    world
-        .throughout(
-            duration::of(&span),
-            &format!("container {name} not to restart"),
-            |w, from, to| {
-                let fact = facts::nothing_after(from, |r| {
-                    facts::restart_count(r, &pod, &name).is_some_and(|n| n > 0)
-                });
-                timing::first_break(&w.records(), &[fact], from, to)
-            },
-        )
-        .await;
+    never_during(
+        world,
+        duration::of(&span),
+        &format!("container {name} not to restart"),
+        |r| facts::restart_count(r, &pod, &name).is_some_and(|n| n > 0),
+    )
+    .await;
 }
 
 #[then(regex = r#"^there is an event "([A-Za-z]+)"(?: with message "(.*)")? within (\S+)$"#)]
@@ -532,30 +566,23 @@ async fn event_within(world: &mut PodlifeWorld, reason: String, message: String,
 /// "So far": every event up to now.
 #[then(regex = r#"^there is no event "([A-Za-z]+)"(?: with message "(.*)")?$"#)]
 fn no_event(world: &mut PodlifeWorld, reason: String, message: String) {
-    if world
-        .records()
-        .iter()
-        .any(|r| facts::is_event(r, &reason, &message))
-    {
-        world.fail(&format!(
-            "no event {reason} with message containing {message:?}"
-        ));
-    }
+    never_so_far(
+        world,
+        &format!("no event {reason} with message containing {message:?}"),
+        |r| facts::is_event(r, &reason, &message),
+    );
 }
 
 /// From now on, for the span.
 #[then(regex = r#"^there is no event "([A-Za-z]+)"(?: with message "(.*)")? during (\S+)$"#)]
 async fn no_event_during(world: &mut PodlifeWorld, reason: String, message: String, span: String) {
-    world
-        .throughout(
-            duration::of(&span),
-            &format!("no event {reason} with message containing {message:?}"),
-            |w, from, to| {
-                let fact = facts::nothing_after(from, |r| facts::is_event(r, &reason, &message));
-                timing::first_break(&w.records(), &[fact], from, to)
-            },
-        )
-        .await;
+    never_during(
+        world,
+        duration::of(&span),
+        &format!("no event {reason} with message containing {message:?}"),
+        |r| facts::is_event(r, &reason, &message),
+    )
+    .await;
 }
 
 pub fn signals(world: &PodlifeWorld, pod: &str) -> Vec<Record> {
@@ -793,30 +820,6 @@ fn not_ready_after_nth(world: &mut PodlifeWorld, pod: String, n: usize) {
     if failures != n {
         world.fail(&format!(
             "{pod} to become not Ready after {n} consecutive failed readiness probes; it did after {failures}"
-        ));
-    }
-}
-
-#[then(regex = r#"^the containers started in the order (.+)$"#)]
-fn start_order(world: &mut PodlifeWorld, list: String) {
-    let expected: Vec<String> = list
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_owned())
-        .collect();
-    let pod = world.pod(None);
-    let mut started: Vec<String> = Vec::new();
-    for r in world.records() {
-        if r.pod == pod
-            && let (Some(c), What::Observation(Observation::ContainerStarted { .. })) =
-                (&r.container, &r.what)
-            && !started.contains(c)
-        {
-            started.push(c.clone());
-        }
-    }
-    if started != expected {
-        world.fail(&format!(
-            "containers to start in the order {expected:?}; they started as {started:?}"
         ));
     }
 }

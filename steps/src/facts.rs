@@ -100,10 +100,14 @@ pub fn restarts_so_far(records: &[Record], pod: &str, name: &str) -> i32 {
         .unwrap_or(0)
 }
 
-/// The container's restart count is at least `n` (`at_least`) or at most `n`.
-pub fn restarts<'a>(pod: &'a str, name: &'a str, n: i32, at_least: bool) -> Fact<impl Says + 'a> {
-    Fact::new(n == 0 || !at_least, move |r: &Record| {
-        restart_count(r, pod, name).map(|count| if at_least { count >= n } else { count <= n })
+/// The container's restart count passes `test` (the count is 0 before its first start).
+pub fn restarts<'a>(
+    pod: &'a str,
+    name: &'a str,
+    test: impl Fn(i32) -> bool + 'a,
+) -> Fact<impl Says + 'a> {
+    Fact::new(test(0), move |r: &Record| {
+        restart_count(r, pod, name).map(&test)
     })
 }
 

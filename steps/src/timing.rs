@@ -30,6 +30,17 @@ impl<F: Fn(&Record) -> Option<bool>> Fact<F> {
         Self { says, before }
     }
 
+    /// The fact behind a box: for steps that pick one of several facts by a word.
+    pub fn boxed<'a>(self) -> Fact<Box<dyn Fn(&Record) -> Option<bool> + Send + Sync + 'a>>
+    where
+        F: Send + Sync + 'a,
+    {
+        Fact {
+            says: Box::new(self.says),
+            before: self.before,
+        }
+    }
+
     /// The same fact, or its opposite when `holds` is false (`is not Ready`).
     pub fn when(self, holds: bool) -> Fact<impl Fn(&Record) -> Option<bool>> {
         let Self { says, before } = self;
