@@ -9,6 +9,7 @@ Feature: Liveness probes
     When it is applied
     Then the pod is Running within 60s
     And container "liveness" is never restarted for at least 15s
+    And there is no event "Killing" during 5s
     When the file "/home/laizy/test/hostpath/healthy" is removed from container "liveness"
     Then there is an event "Unhealthy" with message "Liveness probe failed" within 40s
     And there is an event "Killing" with message "failed liveness probe, will be restarted" within 40s

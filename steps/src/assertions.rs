@@ -485,13 +485,15 @@ pub fn restarts(world: &PodlifeWorld, pod: &str, name: &str) -> i32 {
     facts::restarts_so_far(&world.records(), pod, name)
 }
 
+/// Exactly `n` (or at least), judged on the start that brought the count to `n`.
 #[then(
-    regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? has restarted (\d+) times? within (\S+)$"#
+    regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? has restarted (at least )?(\d+) times? within (\S+)$"#
 )]
 async fn restarted_within(
     world: &mut PodlifeWorld,
     name: String,
     pod: String,
+    at_least: String,
     times: i32,
     limit: String,
 ) {
@@ -499,12 +501,12 @@ async fn restarted_within(
     world
         .within_facts(
             duration::of(&limit),
-            &format!("container {name} to have restarted {times} time(s)"),
+            &format!("container {name} to have restarted {at_least}{times} time(s)"),
             &[facts::restarts(&pod, &name, |n| n >= times)],
         )
         .await;
     let now = restarts(world, &pod, &name);
-    if now != times {
+    if at_least.is_empty() && now != times {
         world.fail(&format!(
             "container {name} restarted {now} times, not {times}"
         ));

@@ -226,15 +226,9 @@ fn restart_gaps(world: &mut PodlifeWorld, name: String, gaps: String, tolerance:
         .map(|w| w[1].manifest.saturating_sub(w[0].manifest))
         .take(wanted.len())
         .collect();
-    let close = found.len() == wanted.len()
-        && found
-            .iter()
-            .zip(&wanted)
-            .all(|(f, w)| f.abs_diff(*w) <= tolerance);
-    if !close {
-        world.fail(&format!(
-            "container {name} restarted {wanted:?} after its exits (± {tolerance:?}); the restarts came {found:?} after"
-        ));
+    let what = format!("container {name} restarted after its exits:");
+    if let Err(why) = timing::judge_gaps(&what, &wanted, tolerance, &found) {
+        world.fail(&why);
     }
 }
 

@@ -6,7 +6,6 @@
 //! Then container "app" is running within 10s
 //! Then container "app" is not ready within 10s
 //! Then container "app" stays started for at least 30s
-//! Then container "app" has restarted at least 2 times within 60s
 //! Then container "app" has restarted at most 1 time
 //! Then the restart count of container "app" stays 1 for at least 20s
 //! Then the termination message of container "app" is "bye"
@@ -18,15 +17,14 @@
 use std::time::Duration;
 
 use cucumber::then;
-use podlife::engine::Record;
 
 use crate::assertions::{container, pod_arg, restarts};
 use crate::facts;
-use crate::timing::Fact;
+use crate::timing::{BoxedSays, Fact};
 use crate::{PodlifeWorld, duration};
 
 /// A state a step names, as a fact of the records.
-type StateFact<'a> = Fact<Box<dyn Fn(&Record) -> Option<bool> + Send + Sync + 'a>>;
+type StateFact<'a> = Fact<BoxedSays<'a>>;
 
 /// Whether the container (init, sidecar or regular) has a startup probe, as applied.
 fn has_startup(world: &PodlifeWorld, pod: &str, name: &str) -> bool {
@@ -96,27 +94,6 @@ async fn state_stays(
             duration::of(&span),
             &format!("container {name} to stay {not}{state}"),
             &[fact],
-        )
-        .await;
-}
-
-/// Judged on the start that brought the count to `n`.
-#[then(
-    regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? has restarted at least (\d+) times? within (\S+)$"#
-)]
-async fn restarted_at_least(
-    world: &mut PodlifeWorld,
-    name: String,
-    pod: String,
-    times: i32,
-    limit: String,
-) {
-    let pod = world.pod(pod_arg(&pod));
-    world
-        .within_facts(
-            duration::of(&limit),
-            &format!("container {name} to have restarted at least {times} time(s)"),
-            &[facts::restarts(&pod, &name, |n| n >= times)],
         )
         .await;
 }

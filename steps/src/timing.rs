@@ -18,6 +18,9 @@ use podlife::engine::Record;
 /// It covers the moment between the record a step follows on and the step's own start.
 pub const TOLERANCE: Duration = Duration::from_millis(500);
 
+/// What a record says of a state, behind a box (see [`Fact::boxed`]).
+pub type BoxedSays<'a> = Box<dyn Fn(&Record) -> Option<bool> + Send + Sync + 'a>;
+
 /// A state as the engine's records change it: what a record says of it (`None`: nothing),
 /// and what holds before any record does.
 pub struct Fact<F> {
@@ -31,7 +34,7 @@ impl<F: Fn(&Record) -> Option<bool>> Fact<F> {
     }
 
     /// The fact behind a box: for steps that pick one of several facts by a word.
-    pub fn boxed<'a>(self) -> Fact<Box<dyn Fn(&Record) -> Option<bool> + Send + Sync + 'a>>
+    pub fn boxed<'a>(self) -> Fact<BoxedSays<'a>>
     where
         F: Send + Sync + 'a,
     {
@@ -154,6 +157,28 @@ pub fn judge_gap(
             seconds(want),
             seconds(tolerance),
             seconds(got)
+        ))
+    }
+}
+
+/// Judges a list of gaps (`10s, 20s … give or take 2s`): `found` must be as many as
+/// `wanted`, each within `tolerance` of its own.
+pub fn judge_gaps(
+    what: &str,
+    wanted: &[Duration],
+    tolerance: Duration,
+    found: &[Duration],
+) -> Result<(), String> {
+    let close = found.len() == wanted.len()
+        && found
+            .iter()
+            .zip(wanted)
+            .all(|(f, w)| f.abs_diff(*w) <= tolerance);
+    if close {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {wanted:?} (± {tolerance:?}); they came {found:?}"
         ))
     }
 }

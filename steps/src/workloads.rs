@@ -83,14 +83,8 @@ fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: Str
             Some(replacement.manifest.saturating_sub(f.manifest))
         })
         .collect();
-    let close = found.len() == wanted.len()
-        && found
-            .iter()
-            .zip(&wanted)
-            .all(|(f, w)| f.abs_diff(*w) <= tolerance);
-    if !close {
-        world.fail(&format!(
-            "failed pods replaced {wanted:?} after they failed (± {tolerance:?}); the replacements came {found:?} after"
-        ));
+    let what = "failed pods replaced after they failed:";
+    if let Err(why) = crate::timing::judge_gaps(what, &wanted, tolerance, &found) {
+        world.fail(&why);
     }
 }
