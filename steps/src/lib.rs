@@ -179,3 +179,29 @@ pub fn repository_root() -> PathBuf {
         .expect("steps/ sits in the repository")
         .to_path_buf()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(pods: &[&str]) -> PodlifeWorld {
+        let mut world = PodlifeWorld::new();
+        world.pods = pods.iter().map(|p| p.to_string()).collect();
+        world
+    }
+
+    #[test]
+    fn an_exact_name_wins_and_a_prefix_must_name_one_pod() {
+        let w = world(&["web", "web-x7k2q", "db-0"]);
+        assert_eq!(w.pod(Some("web")), "web");
+        assert_eq!(w.pod(Some("db")), "db-0");
+        let w = world(&["web-x7k2q", "web-p9d4m"]);
+        let pick = std::panic::AssertUnwindSafe(|| w.pod(Some("web")));
+        let ambiguous = std::panic::catch_unwind(pick).unwrap_err();
+        let message = ambiguous.downcast_ref::<String>().expect("a message");
+        assert!(
+            message.contains("web-x7k2q") && message.contains("web-p9d4m"),
+            "{message}"
+        );
+    }
+}
