@@ -30,7 +30,7 @@ Feature: Init containers: in order, shared volumes, failure handling
           volumeMounts: [{name: work, mountPath: /work}]
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And the containers started in the order "fetch", "check", "app"
     And the file "/work/data" in container "app" contains "checked"
     And the pod's condition "Initialized" is True within 1s

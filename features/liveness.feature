@@ -7,8 +7,9 @@ Feature: Liveness probes
   Scenario: removing the file the exec probe reads restarts the container once
     Given the manifest "fixtures/liveness-exec.yaml"
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And container "liveness" is never restarted for at least 15s
+    And there is no event "Killing" during 5s
     When the file "/home/laizy/test/hostpath/healthy" is removed from container "liveness"
     Then there is an event "Unhealthy" with message "Liveness probe failed" within 40s
     And there is an event "Killing" with message "failed liveness probe, will be restarted" within 40s
@@ -34,7 +35,7 @@ Feature: Liveness probes
             failureThreshold: 2
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     When the health endpoint of container "app" starts failing
     Then there is an event "Unhealthy" with message "Liveness probe failed: HTTP probe failed with statuscode: 500" within 10s
     And there is an event "Killing" with message "Container app failed liveness probe, will be restarted" within 10s
@@ -64,7 +65,7 @@ Feature: Liveness probes
             failureThreshold: 2
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And container "app" is never restarted for at least 6s
     When the health endpoint of container "app" starts failing
     Then there is an event "Unhealthy" with message "connect: connection refused" within 10s

@@ -25,7 +25,7 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
                 port: 8080
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     When the pod is deleted
     Then the pod finished within 10s of its deletion
     And the monitor "monitor.com" received GET "/waring" 1 time within 1s
@@ -56,7 +56,7 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
                 command: ["sleep", "60"]
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     When the pod is deleted
     Then the stop signal was sent 10s after the deletion, give or take 1s
     And SIGKILL was sent 2s after the stop signal, give or take 0.5s

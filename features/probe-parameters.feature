@@ -24,14 +24,14 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
   Scenario: initialDelaySeconds holds the first probe back
     Given the readiness probe's initial delay is 30s
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And the pod stays not Ready for at least 25s
     And the pod is Ready within 10s
 
   Scenario: failureThreshold 1 makes the first failure count
     Given the readiness probe's failure threshold is 1
     When it is applied
-    Then the pod is Ready within 20s
+    Then the pod is Ready within 60s
     When the health endpoint of container "app" starts failing
     Then the pod is not Ready within 5s
     And the pod became not Ready after the 1st failed readiness probe, not before
@@ -56,7 +56,7 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
             timeoutSeconds: 1
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And there is an event "Unhealthy" with message "Client.Timeout exceeded while awaiting headers" within 20s
     And the pod stays not Ready for at least 20s
 
@@ -64,7 +64,7 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
     Given the readiness probe's period is 4s
     And the readiness probe's success threshold is 3
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And the pod stays not Ready for at least 7s
     And the pod is Ready within 6s
 

@@ -42,7 +42,7 @@ Feature: Readiness probes
       """
     And the readiness probe's initial delay is 120s
     When it is applied
-    Then the pod is Running within 40s
+    Then the pod is Running within 60s
     And the pod stays not Ready for at least 100s
     And the pod is Ready within 30s
     And the pod is among the ready endpoints of service "web" within 1s
@@ -73,7 +73,7 @@ Feature: Readiness probes
             failureThreshold: 3
       """
     When it is applied
-    Then the pod is Ready within 20s
+    Then the pod is Ready within 60s
     When the health endpoint of container "app" starts failing
     Then the pod is not Ready within 15s
     And the pod became not Ready after the 3rd failed readiness probe, not before

@@ -19,13 +19,13 @@ Feature: Restart policies and crash-loop back-off
 
   Scenario: Always: a crashing container ends up in CrashLoopBackOff
     When it is applied
-    Then container "app" is waiting with reason "CrashLoopBackOff" within 30s
+    Then container "app" is waiting with reason "CrashLoopBackOff" within 60s
     And there is an event "BackOff" with message "Back-off restarting failed container app" within 1s
     And container "app" is terminated with exit code 3 (Error) within 1s
 
   Scenario: Never: the container is not restarted and the pod fails
     Given the restart policy is Never
     When it is applied
-    Then the pod is Failed within 20s
+    Then the pod is Failed within 60s
     And container "app" is terminated with exit code 3 (Error) within 1s
     And container "app" is never restarted for at least 20s

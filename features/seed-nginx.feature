@@ -6,7 +6,7 @@ Feature: nginx-demo quits gracefully through its preStop hook
   Scenario: the preStop quit ends nginx by itself, well within the grace period
     Given the manifest "fixtures/nginx-demo.yaml"
     When it is applied
-    Then the pod is Running within 30s
+    Then the pod is Running within 60s
     When the pod is deleted
     Then container "nginx-demo" is terminated with exit code 0 within 10s
     And there is no SIGKILL

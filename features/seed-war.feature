@@ -8,7 +8,7 @@ Feature: postStart hooks: exec, httpGet, sleep, tcpSocket; failure
     Given a monitor "monitor.com" on port 8080
     And the manifest "fixtures/war-hooks.yaml"
     When it is applied
-    Then the pod is Running within 30s
+    Then the pod is Running within 60s
     And the file "/app/sample.war" exists in container "war" within 1s
     When the pod is deleted
     Then the pod finished within 10s of its deletion

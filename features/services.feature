@@ -46,7 +46,7 @@ Feature: Services: endpoints follow readiness
                 failureThreshold: 3
       """
     When it is applied
-    Then service "web" has 3 ready endpoints within 20s
+    Then service "web" has 3 ready endpoints within 60s
     When the health endpoint of container "app" in one of the pods starts failing
     Then that pod is not among the ready endpoints of service "web" within 10s
     And service "web" has 2 ready endpoints within 1s
@@ -85,7 +85,7 @@ Feature: Services: endpoints follow readiness
                 command: ["sleep", "1"]
       """
     When it is applied
-    Then the pod is among the ready endpoints of service "web" within 20s
+    Then the pod is among the ready endpoints of service "web" within 60s
     When the pod is deleted
     Then the pod is not among the ready endpoints of service "web" within 1s
     And the pod finished within 30s of its deletion
@@ -131,7 +131,7 @@ Feature: Services: endpoints follow readiness
                 failureThreshold: 2
       """
     When it is applied
-    Then service "web" has 3 ready endpoints within 20s
+    Then service "web" has 3 ready endpoints within 60s
     When 30 HTTP requests are sent to service "web"
     Then every request was answered
     And the requests were answered by 3 different pods
@@ -186,7 +186,7 @@ Feature: Services: endpoints follow readiness
                     seconds: 10
       """
     When it is applied
-    Then service "web" has 2 ready endpoints within 20s
+    Then service "web" has 2 ready endpoints within 60s
     When one of the pods is deleted
     Then that pod is not among the ready endpoints of service "web" within 1s
     When 20 HTTP requests are sent to service "web"
@@ -237,7 +237,7 @@ Feature: Services: endpoints follow readiness
                 periodSeconds: 1
       """
     When it is applied
-    Then service "greeter" has 2 ready endpoints within 20s
+    Then service "greeter" has 2 ready endpoints within 60s
     When 10 TCP connections are made to service "greeter"
     Then every connection was answered
     And the connections were answered by 2 different pods
@@ -294,7 +294,7 @@ Feature: Services: endpoints follow readiness
             failureThreshold: 1
       """
     When it is applied
-    Then pod "frontend" is Ready within 20s
+    Then pod "frontend" is Ready within 60s
     When the health endpoint of container "app" of pod "backend" starts failing
     Then pod "backend" is not among the ready endpoints of service "backend" within 10s
     And pod "frontend" is not Ready within 10s
@@ -362,7 +362,7 @@ Feature: Services: endpoints follow readiness
           emptyDir: {}
       """
     When it is applied
-    Then pod "frontend" is Ready within 20s
+    Then pod "frontend" is Ready within 60s
     And the file "/data/env" in container "env" of pod "frontend" contains "port=[80]"
     And the file "/data/env" in container "env" of pod "frontend" contains "http=[80]"
     And the file "/data/env" in container "env" of pod "frontend" contains "proto=[tcp]"
@@ -408,7 +408,7 @@ Feature: Services: endpoints follow readiness
                 periodSeconds: 1
       """
     When it is applied
-    Then service "web" has 3 ready endpoints within 20s
+    Then service "web" has 3 ready endpoints within 60s
     When 20 HTTP requests are sent to service "web"
     Then every request was answered
     And the requests were answered by 1 different pod

@@ -4,6 +4,9 @@ Feature: Container stop signal (lifecycle.stopSignal)
   (`lifecycle.stopSignal`, which needs `spec.os.name`). It replaces the image's STOPSIGNAL and
   the default SIGTERM; the grace period and SIGKILL work as before.
 
+  Each shell touches /tmp/armed once its traps are set: the deletion waits for it, so that
+  the signal never races the container's own set-up.
+
   Scenario: an app that drains on SIGQUIT is stopped with SIGQUIT and exits by itself
     Given the manifest:
       """
@@ -17,13 +20,13 @@ Feature: Container stop signal (lifecycle.stopSignal)
         containers:
         - name: app
           image: busybox
-          command: ["sh", "-c", "trap 'exit 0' QUIT; trap '' TERM; while true; do sleep 0.1; done"]
+          command: ["sh", "-c", "trap 'exit 0' QUIT; trap '' TERM; touch /tmp/armed; while true; do sleep 0.1; done"]
           lifecycle:
             stopSignal: SIGQUIT
       """
     When it is applied
-    Then the pod is Running within 20s
-    When 2s pass
+    Then the pod is Running within 60s
+    When container "app" has created the file "/tmp/armed"
     And the pod is deleted
     Then the stop signal was SIGQUIT
     And container "app" exited by itself within 5s of the stop signal
@@ -44,13 +47,13 @@ Feature: Container stop signal (lifecycle.stopSignal)
         containers:
         - name: app
           image: busybox
-          command: ["sh", "-c", "trap '' USR1; while true; do sleep 0.1; done"]
+          command: ["sh", "-c", "trap '' USR1; touch /tmp/armed; while true; do sleep 0.1; done"]
           lifecycle:
             stopSignal: SIGUSR1
       """
     When it is applied
-    Then the pod is Running within 20s
-    When 2s pass
+    Then the pod is Running within 60s
+    When container "app" has created the file "/tmp/armed"
     And the pod is deleted
     Then the stop signal was SIGUSR1
     And SIGKILL was sent 10s after the stop signal, give or take 1s

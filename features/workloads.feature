@@ -47,7 +47,7 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
                 periodSeconds: 1
       """
     When it is applied
-    Then service "web" has 2 ready endpoints within 30s
+    Then service "web" has 2 ready endpoints within 60s
     When one of the pods is deleted
     Then there are 3 events "SuccessfulCreate" within 2s
     And that pod is not among the ready endpoints of service "web" within 1s
@@ -193,7 +193,7 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
               command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
       """
     When it is applied
-    Then the pod is Running within 20s
+    Then the pod is Running within 60s
     And there is an event "DeadlineExceeded" with message "Job was active longer than specified deadline" within 30s
     And there is an event "SuccessfulDelete" within 1s
     And the stop signal was SIGTERM
@@ -292,7 +292,7 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
                 periodSeconds: 1
       """
     When it is applied
-    Then pod "client" is Running within 20s
+    Then pod "client" is Running within 60s
     And pod "client" stays not Ready for at least 15s
     And pod "client" is Ready within 60s
 
@@ -338,7 +338,7 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
                 periodSeconds: 1
       """
     When it is applied
-    Then service "web" has 3 ready endpoints within 30s
+    Then service "web" has 3 ready endpoints within 60s
     When deployment "web" is restarted
     Then there is an event "ScalingReplicaSet" within 1s
     And service "web" keeps at least 3 ready endpoints for at least 20s
@@ -390,7 +390,7 @@ Feature: Workload controllers: replacements, StatefulSet order, Jobs
                 periodSeconds: 1
       """
     When it is applied
-    Then service "web" has 2 ready endpoints within 30s
+    Then service "web" has 2 ready endpoints within 60s
     When deployment "web" is restarted
     Then service "web" has 0 ready endpoints within 2s
     And there are 2 events "SuccessfulDelete" within 1s

@@ -97,7 +97,7 @@ fn delete(world: &mut PodlifeWorld, subject: String, grace: String) {
         world.subject(&subject)
     };
     let grace = (!grace.is_empty()).then(|| grace.parse().expect("digits"));
-    world.deleted_at = Some(world.started().engine.log().elapsed());
+    world.deleted_at = Some(world.now());
     world
         .started()
         .engine
@@ -121,7 +121,7 @@ async fn time_passes(world: &mut PodlifeWorld, manifest: String) {
 }
 
 /// Makes a fixture's health endpoint fail or recover (testapp's `/health/*` toggles).
-#[when(regex = r#"^the (?:backend|monitor|fixture)(?: "([^"]+)")? (fails|recovers)$"#)]
+#[when(regex = r#"^the (?:backend|fixture)(?: "([^"]+)")? (fails|recovers)$"#)]
 async fn fixture_health(world: &mut PodlifeWorld, name: String, change: String) {
     let run = world.started();
     let fixture = if name.is_empty() {
@@ -169,7 +169,7 @@ async fn container_health(
 #[when(regex = r#"^the process of container "([^"]+)"(?: of pod "([^"]+)")? is killed$"#)]
 async fn kill_process(world: &mut PodlifeWorld, container: String, pod: String) {
     let pod = world.pod((!pod.is_empty()).then_some(pod.as_str()));
-    let id = container_id(world, &pod, &container);
+    let id = container_id(world, &pod, &container).await;
     world
         .started()
         .engine
@@ -213,13 +213,18 @@ pub async fn exec(
     container: &str,
     command: &[&str],
 ) -> (i32, String) {
-    let id = container_id(world, pod, container);
+    let id = container_id(world, pod, container).await;
+    try_exec(world, &id, command).await
+}
+
+/// Runs `command` in the container `id`: (exit code, output); -1 when it could not run.
+pub async fn try_exec(world: &PodlifeWorld, id: &ContainerId, command: &[&str]) -> (i32, String) {
     let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     match world
         .started()
         .engine
         .runtime()
-        .exec(&id, &command, Some(Duration::from_secs(10)))
+        .exec(id, &command, Some(Duration::from_secs(10)))
         .await
     {
         Ok(out) => (out.exit_code, out.output),
@@ -227,25 +232,32 @@ pub async fn exec(
     }
 }
 
-/// The runtime's id of the container's current instance (from its status' `containerID`).
-pub fn container_id(world: &PodlifeWorld, pod: &str, container: &str) -> ContainerId {
-    let status = world
-        .started()
-        .engine
-        .status(pod)
-        .unwrap_or_else(|| panic!("no pod {pod}"));
-    let id = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten())
-        .find(|c| c.name == container)
-        .and_then(|c| c.container_id.clone())
-        .unwrap_or_else(|| panic!("container {container} of {pod} has not been created"));
-    ContainerId(
+/// The runtime's id of the container's current instance, waiting a moment for its status:
+/// a step that saw the container start in the engine's records may run before the status
+/// that names the container is published.
+pub async fn container_id(world: &PodlifeWorld, pod: &str, container: &str) -> ContainerId {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(id) = created(world, pod, container) {
+            return id;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("container {container} of {pod} has not been created");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The runtime's id of the container's current instance, once it has been created.
+pub fn created(world: &PodlifeWorld, pod: &str, container: &str) -> Option<ContainerId> {
+    let status = world.started().engine.status(pod)?;
+    let id = crate::assertions::container(&status, container)?
+        .container_id
+        .clone()?;
+    Some(ContainerId(
         id.split_once("://")
             .map_or(id.clone(), |(_, id)| id.to_owned()),
-    )
+    ))
 }
 
 /// The port a container's httpGet probes use, or its first declared port (from the pod as it

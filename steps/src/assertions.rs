@@ -35,13 +35,16 @@ use std::time::Duration;
 
 use cucumber::then;
 use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
-use podlife::engine::{HookKind, Observation, Record, What};
+use podlife::engine::{Observation, Record};
 
+use crate::facts::{self, Says};
+use crate::timing::{self, Fact, TOLERANCE, seconds};
 use crate::{PodlifeWorld, duration};
 
-/// Slack added to every wait (wall time): the runtime's own latency (a Docker container
-/// takes a few hundred milliseconds to be created and reported).
-fn slack(world: &PodlifeWorld) -> Duration {
+/// How much longer than its bound a step waits (wall time) for a record to arrive: the
+/// runtime's latency (a Docker container takes a few hundred milliseconds to be created and
+/// reported). It never lets a late record pass: the bound is judged on the record's time.
+pub fn slack(world: &PodlifeWorld) -> Duration {
     match world.runtime {
         crate::RuntimeKind::Process => Duration::from_millis(500),
         crate::RuntimeKind::Docker => Duration::from_secs(3),
@@ -49,45 +52,159 @@ fn slack(world: &PodlifeWorld) -> Duration {
 }
 
 impl PodlifeWorld {
-    /// Waits (manifest time `limit`, plus the runtime's slack) until `check` holds.
-    pub async fn within(&self, limit: Duration, expected: &str, check: impl Fn(&Self) -> bool) {
-        let deadline = tokio::time::Instant::now() + self.wall(limit) + slack(self);
-        // A late last look is fine here: the slack covers the runtime's latency anyway.
-        if !self.follow(deadline, &check).await && !check(self) {
+    /// Now by the engine's log clock, in manifest time.
+    pub fn now(&self) -> Duration {
+        let run = self.started();
+        run.scale().manifest(run.engine.log().elapsed())
+    }
+
+    /// `Some(now)` when `holds`: the time of a state read from the pod's status rather than
+    /// from a record (judged when seen, within 20 ms of wall time of its change).
+    pub fn seen(&self, holds: bool) -> Option<Duration> {
+        holds.then(|| self.now())
+    }
+
+    /// Waits (`patience` of manifest time plus the runtime's slack) until `check` holds,
+    /// judging no bound: for steps that need something to have happened before they judge.
+    pub async fn wait_for(
+        &self,
+        patience: Duration,
+        expected: &str,
+        check: impl Fn(&Self) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + self.wall(patience) + slack(self);
+        if self
+            .follow(deadline, |w| check(w).then_some(()))
+            .await
+            .is_none()
+            && !check(self)
+        {
             self.fail(&format!(
-                "expected {expected} within {limit:?} (manifest time)"
+                "expected {expected} (waited {} of manifest time)",
+                seconds(patience)
             ));
         }
     }
 
-    /// Checks that `check` holds over the whole of `span` (manifest time).
-    pub async fn throughout(&self, span: Duration, expected: &str, check: impl Fn(&Self) -> bool) {
+    /// Judges `… within <limit>` from now: `at(world, began)` is the manifest time from which
+    /// the expectation held (`None` while it does not).
+    pub async fn within(
+        &self,
+        limit: Duration,
+        expected: &str,
+        at: impl Fn(&Self, Duration) -> Option<Duration>,
+    ) {
+        self.within_of(self.now(), limit, expected, at).await;
+    }
+
+    /// Judges `… within <limit> of <reference>` (manifest time): waits until `at` finds when
+    /// the expectation held, at most until the bound (plus the runtime's slack) has passed,
+    /// then judges that instant against the bound.
+    pub async fn within_of(
+        &self,
+        reference: Duration,
+        limit: Duration,
+        expected: &str,
+        at: impl Fn(&Self, Duration) -> Option<Duration>,
+    ) {
+        let left = (reference + limit + TOLERANCE).saturating_sub(self.now());
+        let deadline = tokio::time::Instant::now() + self.wall(left) + slack(self);
+        // A late last look judges the same instant: the records carry it.
+        let found = self.follow(deadline, |w| at(w, reference)).await;
+        self.judge(
+            limit,
+            reference,
+            found.or_else(|| at(self, reference)),
+            expected,
+        );
+    }
+
+    /// Judges that the expectation held `at` (manifest time), at most `limit` after
+    /// `reference`; `None`: it did not happen.
+    pub fn judge(
+        &self,
+        limit: Duration,
+        reference: Duration,
+        at: Option<Duration>,
+        expected: &str,
+    ) {
+        let bound = format!(
+            "expected {expected} within {} (manifest time)",
+            seconds(limit)
+        );
+        let Some(at) = at else {
+            self.fail(&format!("{bound}; it did not happen"));
+        };
+        if let Err(why) = timing::judge_within(limit, reference, at) {
+            self.fail(&format!("{bound}; {why}"));
+        }
+    }
+
+    /// `within` for states the records describe: the first instant they all held.
+    pub async fn within_facts<F: Says>(&self, limit: Duration, expected: &str, facts: &[Fact<F>]) {
+        self.within(limit, expected, |w, began| {
+            timing::first_holding(&w.records(), facts, began)
+        })
+        .await;
+    }
+
+    /// Judges `… for at least <span>` from now: `broke(world, from, to)` is the first instant
+    /// in `[from, to]` at which the expectation did not hold. Only that span is judged, however
+    /// late the step looks at it.
+    pub async fn throughout(
+        &self,
+        span: Duration,
+        expected: &str,
+        broke: impl Fn(&Self, Duration, Duration) -> Option<Duration>,
+    ) {
+        let began = self.now();
+        let to = timing::span_end(began, span);
         let end = tokio::time::Instant::now() + self.wall(span);
-        if self.follow(end, |w| !check(w)).await {
+        let found = self.follow(end, |w| broke(w, began, to)).await;
+        if let Some(at) = found
+            .or_else(|| broke(self, began, to))
+            .filter(|at| *at <= to)
+        {
             self.fail(&format!(
-                "expected {expected} for at least {span:?}, but it changed"
+                "expected {expected} for at least {} (manifest time); it changed {} after the step began",
+                seconds(span),
+                seconds(at.saturating_sub(began))
             ));
         }
+    }
+
+    /// `throughout` for states the records describe.
+    pub async fn stays_facts<F: Says>(&self, span: Duration, expected: &str, facts: &[Fact<F>]) {
+        self.throughout(span, expected, |w, from, to| {
+            timing::first_break(&w.records(), facts, from, to)
+        })
+        .await;
+    }
+
+    /// `throughout` for a state read from the pod's status (a change counts when seen).
+    pub async fn stays_seen(&self, span: Duration, expected: &str, check: impl Fn(&Self) -> bool) {
+        self.throughout(span, expected, |w, _, _| w.seen(!check(w)))
+            .await;
     }
 
     /// Calls `check` now, on every record of the engine's log, and every 20 ms between them
-    /// (a pod's status is published just after its records), until it holds or `deadline`
-    /// passes: whether it held. Never after the deadline: a wake-up that comes late must not
-    /// judge a state the span no longer covers.
-    async fn follow(&self, deadline: tokio::time::Instant, check: impl Fn(&Self) -> bool) -> bool {
+    /// (a pod's status is published just after its records), until it finds something or
+    /// `deadline` passes.
+    async fn follow<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        check: impl Fn(&Self) -> Option<T>,
+    ) -> Option<T> {
         let mut updates = self.started().engine.log().subscribe();
         loop {
-            if check(self) {
-                return true;
+            if let Some(found) = check(self) {
+                return Some(found);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
-                return false;
+                return None;
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(20)), updates.recv()).await;
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
         }
     }
 
@@ -131,7 +248,7 @@ impl PodlifeWorld {
         )
     }
 
-    fn status(&self, pod: &str) -> PodStatus {
+    pub fn status(&self, pod: &str) -> PodStatus {
         self.started().engine.status(pod).unwrap_or_default()
     }
 }
@@ -165,7 +282,7 @@ fn condition<'a>(status: &'a PodStatus, kind: &str) -> Option<&'a str> {
 /// Waits until the pod reports the condition at all (a pod just applied has none yet).
 async fn reported(world: &PodlifeWorld, pod: &str, kind: &str) {
     world
-        .within(
+        .wait_for(
             Duration::from_secs(5),
             &format!("{pod} to report {kind}"),
             |w| condition(&w.status(pod), kind).is_some(),
@@ -173,7 +290,7 @@ async fn reported(world: &PodlifeWorld, pod: &str, kind: &str) {
         .await;
 }
 
-fn container<'a>(status: &'a PodStatus, name: &str) -> Option<&'a ContainerStatus> {
+pub fn container<'a>(status: &'a PodStatus, name: &str) -> Option<&'a ContainerStatus> {
     status
         .init_container_statuses
         .iter()
@@ -182,7 +299,7 @@ fn container<'a>(status: &'a PodStatus, name: &str) -> Option<&'a ContainerStatu
         .find(|c| c.name == name)
 }
 
-fn pod_arg(pod: &str) -> Option<&str> {
+pub fn pod_arg(pod: &str) -> Option<&str> {
     (!pod.is_empty()).then_some(pod)
 }
 
@@ -190,64 +307,84 @@ fn pod_arg(pod: &str) -> Option<&str> {
 async fn phase_within(world: &mut PodlifeWorld, pod: String, phase: String, limit: String) {
     let pod = world.pod(pod_arg(&pod));
     world
-        .within(duration::of(&limit), &format!("{pod} to be {phase}"), |w| {
-            w.status(&pod).phase.as_deref() == Some(phase.as_str())
-        })
+        .within_facts(
+            duration::of(&limit),
+            &format!("{pod} to be {phase}"),
+            &[facts::phase(&pod, &phase)],
+        )
         .await;
 }
 
 #[then(regex = r#"^(?:the pod|pod "([^"]+)") is (not )?Ready within (\S+)$"#)]
 async fn ready_within(world: &mut PodlifeWorld, pod: String, not: String, limit: String) {
     let pod = world.pod(pod_arg(&pod));
-    let want = if not.is_empty() { "True" } else { "False" };
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
-            &format!("{pod} to be {}Ready", not),
-            |w| condition(&w.status(&pod), "Ready") == Some(want),
+            &format!("{pod} to be {not}Ready"),
+            &[facts::condition(&pod, "Ready").when(not.is_empty())],
         )
         .await;
 }
 
-#[then(regex = r#"^all (\d+) pods are (not )?Ready within (\S+)$"#)]
-async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, limit: String) {
+/// The scenario's pods, which must be `count`.
+fn all_pods(world: &PodlifeWorld, count: usize) -> Vec<String> {
     if world.pods.len() != count {
         world.fail(&format!("{count} pods; there are {}", world.pods.len()));
     }
-    let want = if not.is_empty() { "True" } else { "False" };
-    let pods = world.pods.clone();
+    world.pods.clone()
+}
+
+#[then(regex = r#"^all (\d+) pods are (not )?Ready within (\S+)$"#)]
+async fn all_ready_within(world: &mut PodlifeWorld, count: usize, not: String, limit: String) {
+    let pods = all_pods(world, count);
+    let facts: Vec<_> = pods
+        .iter()
+        .map(|p| facts::condition(p, "Ready").when(not.is_empty()))
+        .collect();
     world
-        .within(duration::of(&limit), &format!("all pods {not}Ready"), |w| {
-            pods.iter()
-                .all(|p| condition(&w.status(p), "Ready") == Some(want))
-        })
+        .within_facts(
+            duration::of(&limit),
+            &format!("all pods {not}Ready"),
+            &facts,
+        )
+        .await;
+}
+
+#[then(regex = r#"^all (\d+) pods are (Pending|Running|Succeeded|Failed) within (\S+)$"#)]
+async fn all_phase_within(world: &mut PodlifeWorld, count: usize, phase: String, limit: String) {
+    let pods = all_pods(world, count);
+    let facts: Vec<_> = pods.iter().map(|p| facts::phase(p, &phase)).collect();
+    world
+        .within_facts(duration::of(&limit), &format!("all pods {phase}"), &facts)
         .await;
 }
 
 #[then(regex = r#"^all pods stay (not )?Ready for at least (\S+)$"#)]
 async fn all_stay_ready(world: &mut PodlifeWorld, not: String, span: String) {
-    let want = if not.is_empty() { "True" } else { "False" };
     let pods = world.pods.clone();
     for pod in &pods {
         reported(world, pod, "Ready").await;
     }
+    let facts: Vec<_> = pods
+        .iter()
+        .map(|p| facts::condition(p, "Ready").when(not.is_empty()))
+        .collect();
     world
-        .throughout(duration::of(&span), &format!("all pods {not}Ready"), |w| {
-            pods.iter()
-                .all(|p| condition(&w.status(p), "Ready") == Some(want))
-        })
+        .stays_facts(duration::of(&span), &format!("all pods {not}Ready"), &facts)
         .await;
 }
 
 #[then(regex = r#"^(?:the pod|pod "([^"]+)") stays (not )?Ready for at least (\S+)$"#)]
 async fn stays_ready(world: &mut PodlifeWorld, pod: String, not: String, span: String) {
     let pod = world.pod(pod_arg(&pod));
-    let want = if not.is_empty() { "True" } else { "False" };
     reported(world, &pod, "Ready").await;
     world
-        .throughout(duration::of(&span), &format!("{pod} {not}Ready"), |w| {
-            condition(&w.status(&pod), "Ready") == Some(want)
-        })
+        .stays_facts(
+            duration::of(&span),
+            &format!("{pod} {not}Ready"),
+            &[facts::condition(&pod, "Ready").when(not.is_empty())],
+        )
         .await;
 }
 
@@ -263,10 +400,10 @@ async fn condition_within(
 ) {
     let pod = world.pod(pod_arg(&pod));
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
             &format!("condition {kind} of {pod} to be {value}"),
-            |w| condition(&w.status(&pod), &kind) == Some(value.as_str()),
+            &[facts::condition(&pod, &kind).when(value == "True")],
         )
         .await;
 }
@@ -284,14 +421,15 @@ async fn condition_stays(
     let pod = world.pod(pod_arg(&pod));
     reported(world, &pod, &kind).await;
     world
-        .throughout(
+        .stays_facts(
             duration::of(&span),
             &format!("condition {kind} of {pod} to stay {value}"),
-            |w| condition(&w.status(&pod), &kind) == Some(value.as_str()),
+            &[facts::condition(&pod, &kind).when(value == "True")],
         )
         .await;
 }
 
+/// Judged on the first exit with that code (the container's last state or an earlier one).
 #[then(
     regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? is terminated with exit code (\d+)(?: \(([A-Za-z]+)\))? within (\S+)$"#
 )]
@@ -305,28 +443,15 @@ async fn terminated_within(
 ) {
     let pod = world.pod(pod_arg(&pod));
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
             &format!("container {name} to be terminated with exit code {code} {reason}"),
-            |w| {
-                let status = w.status(&pod);
-                let Some(c) = container(&status, &name) else {
-                    return false;
-                };
-                let state = c.state.clone().unwrap_or_default();
-                let last = c.last_state.clone().unwrap_or_default();
-                [state.terminated, last.terminated]
-                    .into_iter()
-                    .flatten()
-                    .any(|t| {
-                        t.exit_code == code
-                            && (reason.is_empty() || t.reason.as_deref() == Some(reason.as_str()))
-                    })
-            },
+            &[facts::exited_with(&pod, &name, code, &reason)],
         )
         .await;
 }
 
+/// The waiting reason is only in the status: judged when seen.
 #[then(
     regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? is waiting with reason "([A-Za-z]+)" within (\S+)$"#
 )]
@@ -342,181 +467,127 @@ async fn waiting_within(
         .within(
             duration::of(&limit),
             &format!("container {name} to be waiting ({reason})"),
-            |w| {
+            |w, _| {
                 let status = w.status(&pod);
-                container(&status, &name)
-                    .and_then(|c| c.state.clone())
-                    .and_then(|s| s.waiting)
-                    .is_some_and(|wt| wt.reason.as_deref() == Some(reason.as_str()))
+                w.seen(
+                    container(&status, &name)
+                        .and_then(|c| c.state.clone())
+                        .and_then(|s| s.waiting)
+                        .is_some_and(|wt| wt.reason.as_deref() == Some(reason.as_str())),
+                )
             },
         )
         .await;
 }
 
-fn restarts(world: &PodlifeWorld, pod: &str, name: &str) -> i32 {
-    container(&world.status(pod), name).map_or(0, |c| c.restart_count)
+/// The container's restart count now.
+pub fn restarts(world: &PodlifeWorld, pod: &str, name: &str) -> i32 {
+    facts::restarts_so_far(&world.records(), pod, name)
 }
 
+/// Exactly `n` (or at least), judged on the start that brought the count to `n`.
 #[then(
-    regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? has restarted (\d+) times? within (\S+)$"#
+    regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? has restarted (at least )?(\d+) times? within (\S+)$"#
 )]
 async fn restarted_within(
     world: &mut PodlifeWorld,
     name: String,
     pod: String,
+    at_least: String,
     times: i32,
     limit: String,
 ) {
     let pod = world.pod(pod_arg(&pod));
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
-            &format!("container {name} to have restarted {times} time(s)"),
-            |w| restarts(w, &pod, &name) >= times,
+            &format!("container {name} to have restarted {at_least}{times} time(s)"),
+            &[facts::restarts(&pod, &name, |n| n >= times)],
         )
         .await;
     let now = restarts(world, &pod, &name);
-    if now != times {
+    if at_least.is_empty() && now != times {
         world.fail(&format!(
             "container {name} restarted {now} times, not {times}"
         ));
     }
 }
 
+/// Fails if a record `matching` is in the log so far: the `… never …` steps' past form.
+pub fn never_so_far(world: &PodlifeWorld, expected: &str, matching: impl Fn(&Record) -> bool) {
+    if let Some(r) = world.records().iter().find(|r| matching(r)) {
+        world.fail(&format!(
+            "expected {expected}; it happened at {} (manifest time)",
+            seconds(r.manifest)
+        ));
+    }
+}
+
+/// Fails if a record `matching` comes during `span` from now: the `… during <d>` form.
+pub async fn never_during(
+    world: &PodlifeWorld,
+    span: Duration,
+    expected: &str,
+    matching: impl Fn(&Record) -> bool,
+) {
+    world
+        .throughout(span, expected, |w, from, to| {
+            let fact = facts::nothing_after(from, &matching);
+            timing::first_break(&w.records(), &[fact], from, to)
+        })
+        .await;
+}
+
+/// No new start of the container (a restart) during the span; restarts before it are no
+/// matter.
 #[then(
     regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? is never restarted for at least (\S+)$"#
 )]
 async fn never_restarted(world: &mut PodlifeWorld, name: String, pod: String, span: String) {
     let pod = world.pod(pod_arg(&pod));
-    world
-        .throughout(
-            duration::of(&span),
-            &format!("container {name} not to restart"),
-            |w| restarts(w, &pod, &name) == 0,
-        )
-        .await;
-}
-
-fn has_event(world: &PodlifeWorld, reason: &str, message: &str) -> bool {
-    world.records().iter().any(|r| {
-        r.event()
-            .is_some_and(|e| e.reason == reason && e.message.contains(message))
-    })
+    never_during(
+        world,
+        duration::of(&span),
+        &format!("container {name} not to restart"),
+        |r| facts::restart_count(r, &pod, &name).is_some_and(|n| n > 0),
+    )
+    .await;
 }
 
 #[then(regex = r#"^there is an event "([A-Za-z]+)"(?: with message "(.*)")? within (\S+)$"#)]
 async fn event_within(world: &mut PodlifeWorld, reason: String, message: String, limit: String) {
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
             &format!("an event {reason} with message containing {message:?}"),
-            |w| has_event(w, &reason, &message),
+            &[facts::event(&reason, &message)],
         )
         .await;
 }
 
+/// "So far": every event up to now.
 #[then(regex = r#"^there is no event "([A-Za-z]+)"(?: with message "(.*)")?$"#)]
 fn no_event(world: &mut PodlifeWorld, reason: String, message: String) {
-    if has_event(world, &reason, &message) {
-        world.fail(&format!(
-            "no event {reason} with message containing {message:?}"
-        ));
-    }
+    never_so_far(
+        world,
+        &format!("no event {reason} with message containing {message:?}"),
+        |r| facts::is_event(r, &reason, &message),
+    );
 }
 
-#[then(
-    regex = r#"^the file "([^"]+)" exists in container "([^"]+)"(?: of pod "([^"]+)")? within (\S+)$"#
-)]
-async fn file_exists(
-    world: &mut PodlifeWorld,
-    file: String,
-    name: String,
-    pod: String,
-    limit: String,
-) {
-    let pod = world.pod(pod_arg(&pod));
-    let deadline = tokio::time::Instant::now() + world.wall(duration::of(&limit)) + slack(world);
-    loop {
-        let (code, _) = crate::actions::exec(world, &pod, &name, &["test", "-e", &file]).await;
-        if code == 0 {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            world.fail(&format!(
-                "the file {file} to exist in container {name} within {limit}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// From now on, for the span.
+#[then(regex = r#"^there is no event "([A-Za-z]+)"(?: with message "(.*)")? during (\S+)$"#)]
+async fn no_event_during(world: &mut PodlifeWorld, reason: String, message: String, span: String) {
+    never_during(
+        world,
+        duration::of(&span),
+        &format!("no event {reason} with message containing {message:?}"),
+        |r| facts::is_event(r, &reason, &message),
+    )
+    .await;
 }
 
-#[then(
-    regex = r#"^the file "([^"]+)" in container "([^"]+)"(?: of pod "([^"]+)")? contains "(.*)"$"#
-)]
-async fn file_contains(
-    world: &mut PodlifeWorld,
-    file: String,
-    name: String,
-    pod: String,
-    text: String,
-) {
-    let pod = world.pod(pod_arg(&pod));
-    let (code, out) = crate::actions::exec(world, &pod, &name, &["cat", &file]).await;
-    if code != 0 || !out.contains(&text) {
-        world.fail(&format!(
-            "the file {file} in container {name} to contain {text:?}; `cat` said ({code}): {out:?}"
-        ));
-    }
-}
-
-/// The monitor's requests of `method path`, with their times (ms since the epoch).
-fn requests(world: &PodlifeWorld, monitor: &str, method: &str, path: &str) -> Vec<u64> {
-    let run = world.started();
-    let fixture = run
-        .fixture(monitor)
-        .unwrap_or_else(|| panic!("no monitor {monitor:?}: add `Given a monitor \"{monitor}\"`"));
-    fixture
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "request" && e["method"] == method && e["path"] == path)
-        .filter_map(|e| e["ts_ms"].as_u64())
-        .collect()
-}
-
-#[then(regex = r#"^the monitor "([^"]+)" received ([A-Z]+) "([^"]+)" (\d+) times? within (\S+)$"#)]
-async fn monitor_received(
-    world: &mut PodlifeWorld,
-    monitor: String,
-    method: String,
-    path: String,
-    times: usize,
-    limit: String,
-) {
-    world
-        .within(
-            duration::of(&limit),
-            &format!("{monitor} to receive {method} {path} {times} time(s)"),
-            |w| requests(w, &monitor, &method, &path).len() >= times,
-        )
-        .await;
-    let got = requests(world, &monitor, &method, &path).len();
-    if got != times {
-        world.fail(&format!(
-            "{monitor} received {method} {path} {got} times, not {times}"
-        ));
-    }
-}
-
-/// When the log's clock says `record` happened, as ms since the epoch.
-fn epoch_ms(world: &PodlifeWorld, record: &Record) -> u64 {
-    let now_log = world.started().engine.log().elapsed();
-    let now_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (now_epoch.saturating_sub(now_log.saturating_sub(record.wall))).as_millis() as u64
-}
-
-fn signals(world: &PodlifeWorld, pod: &str) -> Vec<Record> {
+pub fn signals(world: &PodlifeWorld, pod: &str) -> Vec<Record> {
     world
         .records()
         .into_iter()
@@ -539,39 +610,24 @@ fn stop_signal(world: &PodlifeWorld, pod: &str) -> Record {
         .unwrap_or_else(|| world.fail(&format!("a stop signal sent to {pod}")))
 }
 
-#[then(
-    regex = r#"^the monitor "([^"]+)" received ([A-Z]+) "([^"]+)" before the stop signal was sent$"#
-)]
-fn monitor_before_stop(world: &mut PodlifeWorld, monitor: String, method: String, path: String) {
-    let pod = world.pod(None);
-    let stop = stop_signal(world, &pod);
-    let at = epoch_ms(world, &stop);
-    let got = requests(world, &monitor, &method, &path);
-    match got.first() {
-        Some(first) if *first <= at => {}
-        Some(first) => world.fail(&format!(
-            "{method} {path} to reach {monitor} before the stop signal; it came {} ms after",
-            first - at
-        )),
-        None => world.fail(&format!("{monitor} to receive {method} {path}")),
-    }
-}
-
 /// How long steps about signals wait for one (manifest time): a preStop may run for the
 /// whole grace period before the stop signal.
-const SIGNAL_PATIENCE: Duration = Duration::from_secs(120);
+pub const SIGNAL_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Waits for a stop signal to the pod.
+pub async fn await_stop_signal(world: &PodlifeWorld, pod: &str, patience: Duration) -> Record {
+    world
+        .wait_for(patience, &format!("a stop signal sent to {pod}"), |w| {
+            signals(w, pod).iter().any(|r| signal_name(r) != "SIGKILL")
+        })
+        .await;
+    stop_signal(world, pod)
+}
 
 #[then(regex = r#"^the stop signal was (SIG[A-Z0-9]+)$"#)]
 async fn stop_signal_was(world: &mut PodlifeWorld, signal: String) {
     let pod = world.pod(None);
-    world
-        .within(
-            SIGNAL_PATIENCE,
-            &format!("a stop signal sent to {pod}"),
-            |w| signals(w, &pod).iter().any(|r| signal_name(r) != "SIGKILL"),
-        )
-        .await;
-    let stop = stop_signal(world, &pod);
+    let stop = await_stop_signal(world, &pod, SIGNAL_PATIENCE).await;
     if signal_name(&stop) != signal {
         world.fail(&format!(
             "the stop signal to be {signal}, it was {}",
@@ -580,12 +636,25 @@ async fn stop_signal_was(world: &mut PodlifeWorld, signal: String) {
     }
 }
 
+/// Fails unless `got` is `want` give or take `tolerance`.
+fn expect_gap(
+    world: &PodlifeWorld,
+    what: &str,
+    want: Duration,
+    tolerance: Duration,
+    got: Duration,
+) {
+    if let Err(why) = timing::judge_gap(what, want, tolerance, got) {
+        world.fail(&why);
+    }
+}
+
 #[then(regex = r#"^SIGKILL was sent (\S+) after the stop signal, give or take (\S+)$"#)]
 async fn sigkill_after(world: &mut PodlifeWorld, after: String, tolerance: String) {
     let pod = world.pod(None);
     let (after, tolerance) = (duration::of(&after), duration::of(&tolerance));
     world
-        .within(
+        .wait_for(
             SIGNAL_PATIENCE + after + tolerance,
             "SIGKILL to be sent",
             |w| signals(w, &pod).iter().any(|r| signal_name(r) == "SIGKILL"),
@@ -597,44 +666,48 @@ async fn sigkill_after(world: &mut PodlifeWorld, after: String, tolerance: Strin
         .find(|r| signal_name(r) == "SIGKILL")
         .expect("waited for it");
     let gap = kill.manifest.saturating_sub(stop.manifest);
-    if gap.abs_diff(after) > tolerance {
-        world.fail(&format!(
-            "SIGKILL {after:?} ± {tolerance:?} after the stop signal; it came {gap:?} after"
-        ));
-    }
+    expect_gap(
+        world,
+        "SIGKILL after the stop signal:",
+        after,
+        tolerance,
+        gap,
+    );
+}
+
+/// When the last deletion step asked for the deletion, or a failure.
+fn deleted_at(world: &PodlifeWorld) -> Duration {
+    world
+        .deleted_at
+        .unwrap_or_else(|| world.fail("a deletion step first"))
 }
 
 #[then(regex = r#"^the stop signal was sent (\S+) after the deletion, give or take (\S+)$"#)]
 async fn stop_after_deletion(world: &mut PodlifeWorld, after: String, tolerance: String) {
     let pod = world.pod(None);
     let (after, tolerance) = (duration::of(&after), duration::of(&tolerance));
-    world
-        .within(
-            after + tolerance,
-            &format!("a stop signal sent to {pod}"),
-            |w| signals(w, &pod).iter().any(|r| signal_name(r) != "SIGKILL"),
-        )
-        .await;
-    let deleted = world
-        .deleted_at
-        .unwrap_or_else(|| world.fail("a deletion step first"));
-    let stop = stop_signal(world, &pod);
-    let gap = stop.wall.saturating_sub(deleted).div_f64(world.scale);
-    if gap.abs_diff(after) > tolerance {
-        world.fail(&format!(
-            "the stop signal {after:?} ± {tolerance:?} after the deletion; it came {gap:?} after"
-        ));
-    }
+    let stop = await_stop_signal(world, &pod, after + tolerance).await;
+    let gap = stop.manifest.saturating_sub(deleted_at(world));
+    expect_gap(
+        world,
+        "the stop signal after the deletion:",
+        after,
+        tolerance,
+        gap,
+    );
+}
+
+/// Whether `record` says the pod is done (everything stopped and removed).
+fn finished(record: &Record, pod: &str) -> bool {
+    record.pod == pod && matches!(record.observation(), Some(Observation::PodFinished))
 }
 
 #[then(regex = r#"^there is no SIGKILL$"#)]
 async fn no_sigkill(world: &mut PodlifeWorld) {
     let pod = world.pod(None);
     world
-        .within(SIGNAL_PATIENCE, &format!("{pod} to finish"), |w| {
-            w.records()
-                .iter()
-                .any(|r| r.pod == pod && matches!(r.observation(), Some(Observation::PodFinished)))
+        .wait_for(SIGNAL_PATIENCE, &format!("{pod} to finish"), |w| {
+            w.records().iter().any(|r| finished(r, &pod))
         })
         .await;
     if signals(world, &pod)
@@ -648,48 +721,36 @@ async fn no_sigkill(world: &mut PodlifeWorld) {
 #[then(regex = r#"^(?:the pod|pod "([^"]+)") finished within (\S+) of its deletion$"#)]
 async fn finished_after_deletion(world: &mut PodlifeWorld, pod: String, limit: String) {
     let pod = world.pod(pod_arg(&pod));
-    let limit = duration::of(&limit);
+    let fact = Fact::new(false, |r: &Record| finished(r, &pod).then_some(true));
     world
-        .within(limit, &format!("{pod} to finish"), |w| {
-            w.records()
-                .iter()
-                .any(|r| r.pod == pod && matches!(r.observation(), Some(Observation::PodFinished)))
-        })
+        .within_of(
+            deleted_at(world),
+            duration::of(&limit),
+            &format!("{pod} to finish after its deletion"),
+            |w, from| timing::first_holding(&w.records(), std::slice::from_ref(&fact), from),
+        )
         .await;
-    let deleted = world
-        .deleted_at
-        .unwrap_or_else(|| world.fail("a deletion step first"));
-    let finished = world
-        .records()
-        .into_iter()
-        .find(|r| r.pod == pod && matches!(r.observation(), Some(Observation::PodFinished)))
-        .expect("waited for it");
-    let took = finished.wall.saturating_sub(deleted);
-    if took > world.wall(limit) + slack(world) {
-        world.fail(&format!(
-            "{pod} to finish within {limit:?} of its deletion; it took {took:?} (wall)"
-        ));
-    }
 }
 
 #[then(regex = r#"^container "([^"]+)" exited by itself within (\S+) of the stop signal$"#)]
 async fn exited_by_itself(world: &mut PodlifeWorld, name: String, limit: String) {
     let pod = world.pod(None);
-    let limit = duration::of(&limit);
+    let stop = await_stop_signal(world, &pod, SIGNAL_PATIENCE).await;
     let exited = |w: &PodlifeWorld| {
         w.records().into_iter().find(|r| {
-            r.pod == pod
-                && r.container.as_deref() == Some(name.as_str())
+            facts::of_container(r, &pod, &name)
                 && matches!(r.observation(), Some(Observation::ContainerExited { .. }))
         })
     };
     world
-        .within(limit, &format!("container {name} to exit"), |w| {
-            exited(w).is_some()
-        })
+        .within_of(
+            stop.manifest,
+            duration::of(&limit),
+            &format!("container {name} to exit after the stop signal"),
+            |w, _| exited(w).map(|r| r.manifest),
+        )
         .await;
     let exit = exited(world).expect("waited for it");
-    let stop = stop_signal(world, &pod);
     if signals(world, &pod)
         .iter()
         .any(|r| signal_name(r) == "SIGKILL" && r.seq < exit.seq)
@@ -698,22 +759,12 @@ async fn exited_by_itself(world: &mut PodlifeWorld, name: String, limit: String)
             "container {name} to exit by itself, but it was SIGKILLed"
         ));
     }
-    let took = exit.manifest.saturating_sub(stop.manifest);
-    if took > limit {
-        world.fail(&format!(
-            "container {name} to exit within {limit:?} of the stop signal; it took {took:?}"
-        ));
-    }
 }
 
 #[then(regex = r#"^(preStop|postStart) ran before the stop signal$"#)]
 fn hook_before_stop(world: &mut PodlifeWorld, hook: String) {
     let pod = world.pod(None);
-    let kind = if hook == "preStop" {
-        HookKind::PreStop
-    } else {
-        HookKind::PostStart
-    };
+    let kind = facts::hook_kind(&hook);
     let finished = world.records().into_iter().find(|r| {
         r.pod == pod
             && matches!(r.observation(), Some(Observation::HookFinished { hook, error: None }) if *hook == kind)
@@ -775,43 +826,13 @@ fn not_ready_after_nth(world: &mut PodlifeWorld, pod: String, n: usize) {
     }
 }
 
-#[then(regex = r#"^the containers started in the order (.+)$"#)]
-fn start_order(world: &mut PodlifeWorld, list: String) {
-    let expected: Vec<String> = list
-        .split(',')
-        .map(|s| s.trim().trim_matches('"').to_owned())
-        .collect();
-    let pod = world.pod(None);
-    let mut started: Vec<String> = Vec::new();
-    for r in world.records() {
-        if r.pod == pod
-            && let (Some(c), What::Observation(Observation::ContainerStarted { .. })) =
-                (&r.container, &r.what)
-            && !started.contains(c)
-        {
-            started.push(c.clone());
-        }
-    }
-    if started != expected {
+/// Fails unless the service exists (a typo would make every endpoint step vacuous).
+fn known_service(world: &PodlifeWorld, service: &str) {
+    if world.started().engine.endpoints(service).is_none() {
         world.fail(&format!(
-            "containers to start in the order {expected:?}; they started as {started:?}"
+            "a service {service:?} (apply one with the manifest)"
         ));
     }
-}
-
-/// Whether `pod` is among the ready endpoints of `service` now.
-fn ready_endpoint(world: &PodlifeWorld, service: &str, pod: &str) -> bool {
-    world
-        .started()
-        .engine
-        .endpoints(service)
-        .unwrap_or_else(|| {
-            world.fail(&format!(
-                "a service {service:?} (apply one with the manifest)"
-            ))
-        })
-        .iter()
-        .any(|e| e.pod == pod && e.ready)
 }
 
 #[then(
@@ -825,12 +846,12 @@ async fn endpoint_within(
     limit: String,
 ) {
     let pod = world.subject(&pod);
-    let want = not.is_empty();
+    known_service(world, &service);
     world
-        .within(
+        .within_facts(
             duration::of(&limit),
             &format!("{pod} {not}among the ready endpoints of service {service}"),
-            |w| ready_endpoint(w, &service, &pod) == want,
+            &[facts::endpoint(&pod, &service).when(not.is_empty())],
         )
         .await;
 }
@@ -846,12 +867,12 @@ async fn endpoint_stays(
     span: String,
 ) {
     let pod = world.subject(&pod);
-    let want = not.is_empty();
+    known_service(world, &service);
     world
-        .throughout(
+        .stays_facts(
             duration::of(&span),
             &format!("{pod} {not}among the ready endpoints of service {service}"),
-            |w| ready_endpoint(w, &service, &pod) == want,
+            &[facts::endpoint(&pod, &service).when(not.is_empty())],
         )
         .await;
 }
@@ -876,7 +897,7 @@ async fn ready_count_within(
         .within(
             duration::of(&limit),
             &format!("service {service} to have {count} ready endpoints"),
-            |w| ready_endpoints(w, &service) == count,
+            |w, _| w.seen(ready_endpoints(w, &service) == count),
         )
         .await;
 }
@@ -889,7 +910,7 @@ async fn keeps_ready_endpoints(
     span: String,
 ) {
     world
-        .throughout(
+        .stays_seen(
             duration::of(&span),
             &format!("service {service} to keep at least {count} ready endpoints"),
             |w| ready_endpoints(w, &service) >= count,
@@ -903,17 +924,11 @@ async fn keeps_ready_endpoints(
 async fn left_before_hook(world: &mut PodlifeWorld, pod: String, service: String, hook: String) {
     let pod = world.subject(&pod);
     world
-        .within(SIGNAL_PATIENCE, &format!("{pod} to finish"), |w| {
-            w.records()
-                .iter()
-                .any(|r| r.pod == pod && matches!(r.observation(), Some(Observation::PodFinished)))
+        .wait_for(SIGNAL_PATIENCE, &format!("{pod} to finish"), |w| {
+            w.records().iter().any(|r| finished(r, &pod))
         })
         .await;
-    let kind = if hook == "preStop" {
-        HookKind::PreStop
-    } else {
-        HookKind::PostStart
-    };
+    let kind = facts::hook_kind(&hook);
     let records = world.records();
     let left = records.iter().find(|r| {
         r.pod == pod

@@ -10,9 +10,15 @@
 
 pub mod actions;
 pub mod assertions;
+pub mod containers;
 pub mod duration;
+pub mod facts;
+pub mod monitor;
+pub mod order;
 pub mod run;
 pub mod setup;
+pub mod status;
+pub mod timing;
 pub mod traffic;
 mod validation;
 mod workloads;
@@ -48,7 +54,7 @@ pub struct PodlifeWorld {
     pub pods: Vec<String>,
     /// Each applied pod as it went to the engine (overrides included).
     pub applied: std::collections::BTreeMap<String, k8s_openapi::api::core::v1::Pod>,
-    /// When the last deletion was asked for (the engine's log clock).
+    /// When the last deletion was asked for (manifest time, by the engine's log clock).
     pub deleted_at: Option<Duration>,
     /// The pod a step picked among a workload's ("one of the pods"), for "that pod".
     pub chosen: Option<String>,
@@ -93,6 +99,13 @@ impl PodlifeWorld {
         self.run.as_mut().expect("started above")
     }
 
+    /// Stops everything the scenario started (every pod deleted at once): its teardown.
+    pub async fn shut_down(&mut self) {
+        if let Some(run) = self.run.take() {
+            run.shutdown().await;
+        }
+    }
+
     /// The running part; panics with a hint when nothing was applied yet.
     pub fn started(&self) -> &Run {
         self.run
@@ -100,14 +113,16 @@ impl PodlifeWorld {
             .expect("nothing runs yet: a `When it is applied` step comes first")
     }
 
-    /// The one pod, or the pod named `name`.
+    /// The one pod, or the pod named `name`: its exact name, or a prefix that names one pod
+    /// only (a workload's `web` for `web-x7k2q`); several candidates fail, listed.
     pub fn pod(&self, name: Option<&str>) -> String {
         match name {
+            Some(name) if self.pods.iter().any(|p| p == name) => name.to_owned(),
             Some(name) => {
                 let found: Vec<&String> = self
                     .pods
                     .iter()
-                    .filter(|p| *p == name || p.starts_with(&format!("{name}-")))
+                    .filter(|p| p.starts_with(&format!("{name}-")))
                     .collect();
                 match found.as_slice() {
                     [one] => (*one).clone(),
@@ -163,4 +178,30 @@ pub fn repository_root() -> PathBuf {
         .parent()
         .expect("steps/ sits in the repository")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(pods: &[&str]) -> PodlifeWorld {
+        let mut world = PodlifeWorld::new();
+        world.pods = pods.iter().map(|p| p.to_string()).collect();
+        world
+    }
+
+    #[test]
+    fn an_exact_name_wins_and_a_prefix_must_name_one_pod() {
+        let w = world(&["web", "web-x7k2q", "db-0"]);
+        assert_eq!(w.pod(Some("web")), "web");
+        assert_eq!(w.pod(Some("db")), "db-0");
+        let w = world(&["web-x7k2q", "web-p9d4m"]);
+        let pick = std::panic::AssertUnwindSafe(|| w.pod(Some("web")));
+        let ambiguous = std::panic::catch_unwind(pick).unwrap_err();
+        let message = ambiguous.downcast_ref::<String>().expect("a message");
+        assert!(
+            message.contains("web-x7k2q") && message.contains("web-p9d4m"),
+            "{message}"
+        );
+    }
 }

@@ -100,6 +100,7 @@ pub struct Run {
     pub engine: Arc<Engine>,
     pub out: tempfile::TempDir,
     pub fixtures: Vec<Fixture>,
+    pub monitors: Vec<crate::monitor::Monitor>,
     docker: Option<Arc<DockerRuntime>>,
     hosts: Hosts,
 }
@@ -149,6 +150,7 @@ impl Run {
             engine,
             out,
             fixtures: Vec::new(),
+            monitors: Vec::new(),
             docker,
             hosts,
         })
@@ -193,14 +195,7 @@ impl Run {
                 let testapp = podlife::images::static_testapp(&|_| {})
                     .await
                     .map_err(|e| e.to_string())?;
-                // A loopback address of its own, so that fixtures of concurrent scenarios
-                // can all use the port the manifest names.
-                let ip = IpAddr::from([
-                    127,
-                    fastrand::u8(200..=254),
-                    fastrand::u8(..),
-                    fastrand::u8(1..=254),
-                ]);
+                let ip = own_loopback();
                 let mut fixture = std::process::Command::new(testapp);
                 fixture
                     .args(&command[1..])
@@ -242,6 +237,22 @@ impl Run {
         Ok(self.fixtures.last().expect("just pushed"))
     }
 
+    /// Starts the monitor `name` on `port` (see [`crate::monitor`]), reachable under its name.
+    pub async fn start_monitor(&mut self, name: &str, port: u16) -> Result<(), String> {
+        let ip = match &self.docker {
+            Some(docker) => network_gateway(docker).await?,
+            None => own_loopback(),
+        };
+        let monitor = crate::monitor::start(name, ip, port, self.engine.log().clone()).await?;
+        self.hosts.alias(name, ip);
+        self.monitors.push(monitor);
+        Ok(())
+    }
+
+    pub fn monitor(&self, name: &str) -> Option<&crate::monitor::Monitor> {
+        self.monitors.iter().find(|m| m.name == name)
+    }
+
     pub fn fixture(&self, name: &str) -> Option<&Fixture> {
         self.fixtures.iter().find(|f| f.name == name)
     }
@@ -251,4 +262,31 @@ impl Run {
         let _ =
             tokio::time::timeout(Duration::from_secs(60), self.engine.kill_all_and_wait()).await;
     }
+}
+
+/// A loopback address of its own (127.200–254.x.y), so that servers of concurrent scenarios
+/// can all use the port the manifest names.
+fn own_loopback() -> IpAddr {
+    IpAddr::from([
+        127,
+        fastrand::u8(200..=254),
+        fastrand::u8(..),
+        fastrand::u8(1..=254),
+    ])
+}
+
+/// The gateway of the run's Docker network: this machine, as the pods on it reach it.
+async fn network_gateway(docker: &DockerRuntime) -> Result<IpAddr, String> {
+    let network = docker
+        .docker()
+        .inspect_network(docker.network(), None)
+        .await
+        .map_err(|e| format!("cannot inspect the run's network: {e}"))?;
+    network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.gateway.and_then(|g| g.parse().ok()))
+        .ok_or_else(|| format!("the network {} has no gateway", docker.network()))
 }

@@ -6,13 +6,14 @@
 //! And the grace period is 10s
 //! And the restart policy is Never
 //! And container "app" runs "trap '' TERM; sleep 300"
+//! And the preStop hook of container "proxy" runs "sleep 5"
 //! And a monitor "monitor.com" on port 8080
 //! And a backend "backend" on port 80
 //! ```
 
 use cucumber::gherkin::Step;
 use cucumber::given;
-use k8s_openapi::api::core::v1::{Container, Pod, Probe};
+use k8s_openapi::api::core::v1::{Container, ExecAction, LifecycleHandler, Pod, PodSpec, Probe};
 
 use crate::PodlifeWorld;
 use crate::duration;
@@ -31,6 +32,12 @@ pub enum Override {
         container: String,
         command: Vec<String>,
     },
+    /// A container's `preStop` or `postStart` hook becomes an exec of `command`.
+    Hook {
+        container: String,
+        hook: String,
+        command: Vec<String>,
+    },
 }
 
 impl Override {
@@ -42,15 +49,29 @@ impl Override {
             Override::Grace(seconds) => spec.termination_grace_period_seconds = Some(*seconds),
             Override::RestartPolicy(policy) => spec.restart_policy = Some(policy.clone()),
             Override::Command { container, command } => {
-                let found = spec
-                    .init_containers
-                    .iter_mut()
-                    .flatten()
-                    .chain(spec.containers.iter_mut())
-                    .find(|c| &c.name == container)
-                    .ok_or_else(|| format!("pod {name} has no container {container:?}"))?;
+                let found = named(spec, &name, container)?;
                 found.command = Some(command.clone());
                 found.args = None;
+            }
+            Override::Hook {
+                container,
+                hook,
+                command,
+            } => {
+                let lifecycle = named(spec, &name, container)?
+                    .lifecycle
+                    .get_or_insert_with(Default::default);
+                let handler = LifecycleHandler {
+                    exec: Some(ExecAction {
+                        command: Some(command.clone()),
+                    }),
+                    ..Default::default()
+                };
+                if hook == "preStop" {
+                    lifecycle.pre_stop = Some(handler);
+                } else {
+                    lifecycle.post_start = Some(handler);
+                }
             }
             Override::Probe {
                 probe,
@@ -58,7 +79,13 @@ impl Override {
                 value,
             } => {
                 let mut changed = 0;
-                for container in spec.containers.iter_mut() {
+                // Init and sidecar containers too: a probe is the same field on any of them.
+                let all = spec
+                    .init_containers
+                    .iter_mut()
+                    .flatten()
+                    .chain(spec.containers.iter_mut());
+                for container in all {
                     if let Some(p) = probe_of(container, probe) {
                         set_probe_field(p, field, *value)?;
                         changed += 1;
@@ -71,6 +98,20 @@ impl Override {
         }
         Ok(())
     }
+}
+
+/// The container `container` of the pod (init, sidecar or regular).
+fn named<'a>(
+    spec: &'a mut PodSpec,
+    pod: &str,
+    container: &str,
+) -> Result<&'a mut Container, String> {
+    spec.init_containers
+        .iter_mut()
+        .flatten()
+        .chain(spec.containers.iter_mut())
+        .find(|c| c.name == container)
+        .ok_or_else(|| format!("pod {pod} has no container {container:?}"))
 }
 
 fn probe_of<'a>(container: &'a mut Container, kind: &str) -> Option<&'a mut Probe> {
@@ -163,9 +204,18 @@ fn command_override_block(world: &mut PodlifeWorld, container: String, step: &St
     });
 }
 
-/// An HTTP server (testapp) reachable as `name`: a monitor records every request; a backend
-/// is healthy until a step makes it fail. Both are the same program.
-#[given(regex = r#"^a (?:monitor|backend) "([^"]+)"(?: on port (\d+))?$"#)]
+/// Replaces the hook of any container (init and sidecar ones too) before the pod is applied.
+#[given(regex = r#"^the (preStop|postStart) hook of container "([^"]+)" runs "(.*)"$"#)]
+fn hook_override(world: &mut PodlifeWorld, hook: String, container: String, script: String) {
+    world.overrides.push(Override::Hook {
+        container,
+        hook,
+        command: vec!["sh".into(), "-c".into(), script],
+    });
+}
+
+/// An HTTP server (testapp) reachable as `name`, healthy until a step makes it fail.
+#[given(regex = r#"^a backend "([^"]+)"(?: on port (\d+))?$"#)]
 async fn http_fixture(world: &mut PodlifeWorld, name: String, port: String) {
     let port = port.parse().unwrap_or(80);
     let run = world.run().await;

@@ -31,7 +31,7 @@ async fn count_events(world: &mut PodlifeWorld, count: usize, reason: String, li
         .within(
             duration::of(&limit),
             &format!("{count} events {reason}"),
-            |w| events(w, &reason).len() >= count,
+            |w, from| crate::timing::nth(&events(w, &reason), count, from),
         )
         .await;
     let found = events(world, &reason).len();
@@ -87,15 +87,9 @@ fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: Str
             Some(replacement.manifest.saturating_sub(f.manifest))
         })
         .collect();
-    let close = found.len() == wanted.len()
-        && found
-            .iter()
-            .zip(&wanted)
-            .all(|(f, w)| f.abs_diff(*w) <= tolerance);
-    if !close {
-        world.fail(&format!(
-            "failed pods replaced {wanted:?} after they failed (± {tolerance:?}); the replacements came {found:?} after"
-        ));
+    let what = "failed pods replaced after they failed:";
+    if let Err(why) = crate::timing::judge_gaps(what, &wanted, tolerance, &found) {
+        world.fail(&why);
     }
 }
 

@@ -166,10 +166,8 @@ async fn run_pass(pass: RuntimeKind) -> bool {
         })
         .after(move |feature, _, scenario, finished, world| {
             Box::pin(async move {
-                if let Some(world) = world
-                    && let Some(run) = world.run.take()
-                {
-                    run.shutdown().await;
+                if let Some(world) = world {
+                    world.shut_down().await;
                 }
                 if let Some(key) = conformance_feature(&tags(feature, scenario)) {
                     let verdict = match finished {
