@@ -68,6 +68,7 @@ Feature: Probe parameters: initialDelay, period, timeout, thresholds
     And the pod stays not Ready for at least 7s
     And the pod is Ready within 6s
 
+  @timescale=2
   Scenario: the first probe comes at initialDelaySeconds, not a period later
     The kubelet times the first attempt from the container's start: with initialDelaySeconds 1
     and periodSeconds 60 the startup probe runs at 1s, so the container has started (and, with
