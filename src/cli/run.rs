@@ -153,7 +153,13 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     }
     let runtime: Arc<dyn ContainerRuntime> = match args.runtime {
         RuntimeChoice::Process => match ProcessRuntime::new() {
-            Ok(rt) => Arc::new(rt.with_hosts(hosts.clone())),
+            Ok(rt) => {
+                let rt = rt.with_hosts(hosts.clone());
+                // Busybox is looked for now, so that the notices below say if it is missing.
+                rt.prepare_for(pods.iter().flat_map(|p| images(&p.pod)))
+                    .await;
+                Arc::new(rt)
+            }
             Err(e) => {
                 eprintln!("podlife: cannot start the process runtime: {e}");
                 return EXIT_INVALID;
@@ -374,6 +380,19 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// The images of a pod's containers, init containers first.
+fn images(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<&str> {
+    let Some(spec) = &pod.spec else {
+        return Vec::new();
+    };
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .filter_map(|c| c.image.as_deref())
+        .collect()
 }
 
 /// The plan of pod `name`, or for a controller's replacement the plan it was made from

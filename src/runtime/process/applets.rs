@@ -1,0 +1,174 @@
+//! Busybox's commands for containers of podlife's busybox-based images. Their `sh`, `sleep`,
+//! `wget` … are busybox's in a real container; on the process runtime they would be the
+//! host's (Debian's `sh` is dash, which rejects `trap _term SIGTERM`). So such a container gets
+//! a per-run directory of links, one per applet, first on its `PATH`.
+
+use std::path::{Path, PathBuf};
+
+/// Whether `image` is one of podlife's images, all of which are busybox or built on it
+/// (`busybox`, `busybox:latest`, the testapp image, the seed's images).
+pub(crate) fn busybox_based(image: &str) -> bool {
+    let mut recipe = crate::images::recipe_for(image);
+    while let Some(r) = recipe {
+        if r.references()
+            .any(|name| name == crate::images::BUSYBOX_IMAGE)
+        {
+            return true;
+        }
+        recipe = r.base.and_then(crate::images::recipe_for);
+    }
+    false
+}
+
+/// How containers of busybox-based images get busybox's commands on this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Applets {
+    /// A directory of links, one per applet (and `busybox` itself), to put first on `PATH`.
+    Dir(PathBuf),
+    /// No usable busybox here (why): such containers keep the host's commands.
+    Missing(String),
+}
+
+impl Applets {
+    /// Links the applets of `busybox` (or says why there are none) in `dir`.
+    pub async fn prepare(busybox: Result<PathBuf, String>, dir: &Path) -> Self {
+        let linked = match busybox {
+            Ok(busybox) => link_applets(&busybox, dir).await,
+            Err(why) => Err(why),
+        };
+        match linked {
+            Ok(()) => Self::Dir(dir.to_path_buf()),
+            Err(why) => Self::Missing(why),
+        }
+    }
+
+    /// What users should know: the host's commands stand in for busybox's.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            Self::Dir(_) => None,
+            Self::Missing(why) => Some(format!(
+                "process runtime: no busybox ({why}): containers of busybox images run this \
+                 machine's `sh`, `sleep` … instead of busybox's (install busybox-static or set \
+                 PODLIFE_BUSYBOX)"
+            )),
+        }
+    }
+
+    /// `path` with the applets first, or as it is without them.
+    pub fn path_for(&self, path: &str) -> String {
+        match self {
+            Self::Dir(dir) => format!("{}:{path}", dir.display()),
+            Self::Missing(_) => path.to_owned(),
+        }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Self::Dir(dir) => Some(dir),
+            Self::Missing(_) => None,
+        }
+    }
+}
+
+/// The static busybox: `$PODLIFE_BUSYBOX`, else the host's `/bin/busybox` or
+/// `/usr/bin/busybox` when statically linked. It stands in for `images::busybox::path`
+/// (same signature; it also fetches Debian's `busybox-static`), for which it is to be swapped.
+pub(crate) async fn busybox_path(_progress: &(dyn Fn(&str) + Sync)) -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("PODLIFE_BUSYBOX") {
+        return Ok(PathBuf::from(path));
+    }
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| std::fs::read(p).is_ok_and(|b| crate::images::check_static_elf(&b).is_ok()))
+        .ok_or_else(|| "no static busybox at /bin/busybox and PODLIFE_BUSYBOX is not set".into())
+}
+
+/// Puts `busybox` in `dir` (a hard link, else a copy: the original may be where a
+/// container's private `/tmp` hides it) and a link `<applet> -> busybox` for each applet it
+/// lists.
+async fn link_applets(busybox: &Path, dir: &Path) -> Result<(), String> {
+    let failed = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
+    std::fs::create_dir_all(dir).map_err(|e| failed(&format!("create {}", dir.display()), e))?;
+    let own = dir.join("busybox");
+    if std::fs::hard_link(busybox, &own).is_err() {
+        std::fs::copy(busybox, &own)
+            .map_err(|e| failed(&format!("copy {}", busybox.display()), e))?;
+    }
+    let list = tokio::process::Command::new(&own)
+        .arg("--list")
+        .output()
+        .await
+        .map_err(|e| failed(&format!("run {} --list", busybox.display()), e))?;
+    if !list.status.success() {
+        return Err(format!(
+            "`{} --list` failed ({})",
+            busybox.display(),
+            list.status
+        ));
+    }
+    for applet in applet_names(&String::from_utf8_lossy(&list.stdout)) {
+        std::os::unix::fs::symlink("busybox", dir.join(applet))
+            .map_err(|e| failed(&format!("link {applet}"), e))?;
+    }
+    Ok(())
+}
+
+/// The applet names of `busybox --list`, without `busybox` itself.
+fn applet_names(list: &str) -> impl Iterator<Item = &str> {
+    list.lines()
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && !name.contains('/') && *name != "busybox")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podlifes_images_are_busybox_based() {
+        for image in [
+            "busybox",
+            "busybox:latest",
+            "docker.io/library/busybox",
+            "podlife/busybox:1",
+            "podlife/testapp:1",
+            "sample:v2",
+            "centos:nginx",
+            "testapp",
+        ] {
+            assert!(busybox_based(image), "{image}");
+        }
+        for image in ["busybox:1.36", "alpine", "nginx:1.27", "debian:12"] {
+            assert!(!busybox_based(image), "{image}");
+        }
+    }
+
+    #[test]
+    fn applet_names_leave_out_busybox_and_paths() {
+        let names: Vec<&str> = applet_names("[\nbusybox\nsh\n\n../x\nsleep\n").collect();
+        assert_eq!(names, ["[", "sh", "sleep"]);
+    }
+
+    #[tokio::test]
+    async fn without_busybox_the_path_stays_and_a_notice_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let applets =
+            Applets::prepare(Err("no busybox here".into()), &dir.path().join("applets")).await;
+        assert_eq!(applets.path_for("/usr/bin:/bin"), "/usr/bin:/bin");
+        assert!(applets.dir().is_none());
+        let notice = applets.notice().unwrap();
+        assert!(notice.contains("no busybox here"), "{notice}");
+    }
+
+    #[tokio::test]
+    async fn an_unusable_busybox_is_missing_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let applets = Applets::prepare(
+            Ok(PathBuf::from("/no/such/busybox")),
+            &dir.path().join("applets"),
+        )
+        .await;
+        assert!(matches!(applets, Applets::Missing(_)), "{applets:?}");
+    }
+}
