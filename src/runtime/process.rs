@@ -631,7 +631,10 @@ impl ContainerRuntime for ProcessRuntime {
         } else {
             PidNamespace::Host
         };
-        let (reader, writer) = nix::unistd::pipe().map_err(|e| ExecError::Failed(e.to_string()))?;
+        // Close-on-exec: a process that another thread starts meanwhile must not inherit the
+        // write end, or the output would not end before that process does.
+        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
         let writer2 = writer
             .try_clone()
             .map_err(|e| ExecError::Failed(e.to_string()))?;
