@@ -93,7 +93,7 @@ async fn exec_runs_inside_with_a_timeout() {
     let id = runtime
         .create_container(
             &sandbox,
-            &container("app", "echo made > /podlife-test-data/file; sleep 300"),
+            &container("app", "echo made > $PODLIFE_VOLUME_DATA/file; sleep 300"),
         )
         .await
         .unwrap();
@@ -102,7 +102,7 @@ async fn exec_runs_inside_with_a_timeout() {
     let out = runtime
         .exec(
             &id,
-            &sh("cat /podlife-test-data/file; echo err >&2; exit 3"),
+            &sh("cat $PODLIFE_VOLUME_DATA/file; echo err >&2; exit 3"),
             None,
         )
         .await

@@ -36,7 +36,7 @@ use async_trait::async_trait;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::watch;
 
 use applets::Applets;
 use namespaces::{BindMount, MountKind, MountPlan, Namespaces, PidNamespace};
@@ -67,8 +67,6 @@ pub struct ProcessRuntime {
     /// Host directories every container sees at their own path, also inside its private
     /// `/tmp` (directories on `PATH`, shared directories).
     visible: Vec<PathBuf>,
-    /// Busybox's commands for containers of busybox-based images, found with the first one.
-    applets: OnceCell<Applets>,
     /// Names every pod's `/etc/hosts` lists (with isolation), e.g. a test's `monitor.com`.
     hosts: Hosts,
     sandboxes: Arc<Mutex<HashMap<String, PodDir>>>,
@@ -159,7 +157,6 @@ impl ProcessRuntime {
             namespaces: Namespaces::detect(),
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             visible: Vec::new(),
-            applets: OnceCell::new(),
             hosts: Hosts::new(),
             sandboxes: Arc::default(),
             containers: Mutex::new(HashMap::new()),
@@ -218,18 +215,13 @@ impl ProcessRuntime {
         }
     }
 
-    /// Busybox's commands for this run, linked on first use.
-    async fn applets(&self) -> &Applets {
-        self.applets
-            .get_or_init(|| async {
-                let busybox = applets::busybox_path(&|line| tracing::info!("{line}")).await;
-                let applets = Applets::prepare(busybox, &self.run_dir.join("busybox")).await;
-                if let Some(notice) = applets.notice() {
-                    tracing::warn!("{notice}");
-                }
-                applets
-            })
-            .await
+    /// Busybox's commands, linked on first use (once for this process).
+    async fn applets(&self) -> &'static Applets {
+        let runs = self
+            .run_dir
+            .parent()
+            .expect("a run is in the runs directory");
+        applets::shared(runs).await
     }
 
     fn proc(&self, id: &ContainerId) -> Result<Arc<Proc>> {
@@ -286,7 +278,7 @@ impl ProcessRuntime {
     /// `/tmp`: the runtime's, the pod's directory (the containers' own directories, volumes
     /// by `PODLIFE_VOLUME_<NAME>`) and busybox's commands.
     fn visible_in(&self, pod: &PodDir) -> Vec<PathBuf> {
-        let applets = self.applets.get().and_then(Applets::dir);
+        let applets = applets::shared_if_made().and_then(Applets::dir);
         self.visible
             .iter()
             .chain([&pod.dir])
@@ -400,7 +392,7 @@ impl ContainerRuntime for ProcessRuntime {
                     .to_owned(),
             );
         }
-        notices.extend(self.applets.get().and_then(Applets::notice));
+        notices.extend(applets::shared_if_made().and_then(Applets::notice));
         notices
     }
 

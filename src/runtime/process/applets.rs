@@ -1,9 +1,16 @@
 //! Busybox's commands for containers of podlife's busybox-based images. Their `sh`, `sleep`,
 //! `wget` … are busybox's in a real container; on the process runtime they would be the
 //! host's (Debian's `sh` is dash, which rejects `trap _term SIGTERM`). So such a container gets
-//! a per-run directory of links, one per applet, first on its `PATH`.
+//! a directory of links, one per applet, first on its `PATH`.
+//!
+//! The directory is made once per podlife process and shared by its runtimes: its ~270 links
+//! took 0.1 s of system time on the project machine, once per runtime, which delayed the
+//! timers of concurrent scenarios. It lies among the runs as a run of this process, so the
+//! first runtime started after the process has gone reaps it.
 
 use std::path::{Path, PathBuf};
+
+use tokio::sync::OnceCell;
 
 /// Whether `image` is one of podlife's images, all of which are busybox or built on it
 /// (`busybox`, `busybox:latest`, the testapp image, the seed's images).
@@ -29,16 +36,53 @@ pub(crate) enum Applets {
     Missing(String),
 }
 
+/// This process's applets, once made.
+static SHARED: OnceCell<Applets> = OnceCell::const_new();
+
+/// This process's applets, made on first use under `runs` (off the async workers).
+pub(crate) async fn shared(runs: &Path) -> &'static Applets {
+    SHARED
+        .get_or_init(|| async {
+            let busybox = busybox_path(&|line| tracing::info!("{line}")).await;
+            let runs = runs.to_path_buf();
+            let applets = tokio::task::spawn_blocking(move || Applets::prepare(busybox, &runs))
+                .await
+                .unwrap_or_else(|e| Applets::Missing(format!("linking the applets failed: {e}")));
+            if let Some(notice) = applets.notice() {
+                tracing::warn!("{notice}");
+            }
+            applets
+        })
+        .await
+}
+
+/// This process's applets if they have been looked for.
+pub(crate) fn shared_if_made() -> Option<&'static Applets> {
+    SHARED.get()
+}
+
 impl Applets {
-    /// Links the applets of `busybox` (or says why there are none) in `dir`.
-    pub async fn prepare(busybox: Result<PathBuf, String>, dir: &Path) -> Self {
-        let linked = match busybox {
-            Ok(busybox) => link_applets(&busybox, dir).await,
-            Err(why) => Err(why),
-        };
+    /// Links the applets of `busybox` (or says why there are none) in a directory under
+    /// `runs` owned by this process: staged under a dot-name with its owner file, then renamed
+    /// into place, so that a runtime starting meanwhile never reaps it.
+    pub fn prepare(busybox: Result<PathBuf, String>, runs: &Path) -> Self {
+        let name = format!("{}-busybox", std::process::id());
+        let staged = runs.join(format!(".{name}"));
+        let dir = runs.join(name);
+        let linked = busybox.and_then(|busybox| {
+            let _ = std::fs::remove_dir_all(&staged);
+            link_applets(&busybox, &staged)?;
+            let owner = super::owner_token(std::process::id()).unwrap_or_default();
+            std::fs::write(staged.join("owner"), owner)
+                .and_then(|()| std::fs::rename(&staged, &dir))
+                .map_err(|e| format!("cannot set up {}: {e}", dir.display()))
+        });
         match linked {
-            Ok(()) => Self::Dir(dir.to_path_buf()),
-            Err(why) => Self::Missing(why),
+            Ok(()) => Self::Dir(dir),
+            Err(why) => {
+                let _ = std::fs::remove_dir_all(&staged);
+                Self::Missing(why)
+            }
         }
     }
 
@@ -87,7 +131,7 @@ pub(crate) async fn busybox_path(_progress: &(dyn Fn(&str) + Sync)) -> Result<Pa
 /// Puts `busybox` in `dir` (a hard link, else a copy: the original may be where a
 /// container's private `/tmp` hides it) and a link `<applet> -> busybox` for each applet it
 /// lists.
-async fn link_applets(busybox: &Path, dir: &Path) -> Result<(), String> {
+fn link_applets(busybox: &Path, dir: &Path) -> Result<(), String> {
     let failed = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
     std::fs::create_dir_all(dir).map_err(|e| failed(&format!("create {}", dir.display()), e))?;
     let own = dir.join("busybox");
@@ -95,10 +139,9 @@ async fn link_applets(busybox: &Path, dir: &Path) -> Result<(), String> {
         std::fs::copy(busybox, &own)
             .map_err(|e| failed(&format!("copy {}", busybox.display()), e))?;
     }
-    let list = tokio::process::Command::new(&own)
+    let list = std::process::Command::new(&own)
         .arg("--list")
         .output()
-        .await
         .map_err(|e| failed(&format!("run {} --list", busybox.display()), e))?;
     if !list.status.success() {
         return Err(format!(
@@ -150,25 +193,53 @@ mod tests {
         assert_eq!(names, ["[", "sh", "sleep"]);
     }
 
-    #[tokio::test]
-    async fn without_busybox_the_path_stays_and_a_notice_says_why() {
+    #[test]
+    fn without_busybox_the_path_stays_and_a_notice_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let applets =
-            Applets::prepare(Err("no busybox here".into()), &dir.path().join("applets")).await;
+        let applets = Applets::prepare(Err("no busybox here".into()), dir.path());
         assert_eq!(applets.path_for("/usr/bin:/bin"), "/usr/bin:/bin");
         assert!(applets.dir().is_none());
         let notice = applets.notice().unwrap();
         assert!(notice.contains("no busybox here"), "{notice}");
     }
 
-    #[tokio::test]
-    async fn an_unusable_busybox_is_missing_not_an_error() {
+    #[test]
+    fn an_unusable_busybox_is_missing_not_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let applets = Applets::prepare(
-            Ok(PathBuf::from("/no/such/busybox")),
-            &dir.path().join("applets"),
-        )
-        .await;
+        let applets = Applets::prepare(Ok(PathBuf::from("/no/such/busybox")), dir.path());
         assert!(matches!(applets, Applets::Missing(_)), "{applets:?}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing left"
+        );
+    }
+
+    #[test]
+    fn the_applets_are_links_to_a_busybox_of_this_process() {
+        // Any program that lists names for `--list` will do as a busybox here.
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake-busybox");
+        std::fs::write(&fake, "#!/bin/sh\nprintf 'sh\\nsleep\\nbusybox\\n'\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let runs = dir.path().join("runs");
+        std::fs::create_dir(&runs).unwrap();
+        let applets = Applets::prepare(Ok(fake), &runs);
+        let made = runs.join(format!("{}-busybox", std::process::id()));
+        assert_eq!(applets, Applets::Dir(made.clone()));
+        assert_eq!(applets.path_for("/bin"), format!("{}:/bin", made.display()));
+        for applet in ["sh", "sleep"] {
+            assert_eq!(
+                std::fs::read_link(made.join(applet)).unwrap(),
+                Path::new("busybox")
+            );
+        }
+        assert!(made.join("busybox").is_file());
+        let owner = std::fs::read_to_string(made.join("owner")).unwrap();
+        assert!(
+            owner.starts_with(&format!("{} ", std::process::id())),
+            "{owner}"
+        );
     }
 }
