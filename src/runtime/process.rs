@@ -261,9 +261,7 @@ impl ProcessRuntime {
         std::fs::write(entry.join(CREATED), outermost.display().to_string())?;
         Ok(())
     }
-}
 
-impl ProcessRuntime {
     /// The `PATH` of a container of `image`: busybox's commands first for a busybox-based
     /// image, as in the image (the host's `sh` may be dash, which rejects `trap … SIGTERM`).
     async fn path_for(&self, image: &str) -> String {

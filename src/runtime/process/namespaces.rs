@@ -126,10 +126,9 @@ struct PreparedBind {
 }
 
 impl MountPlan {
-    /// `visible`: host directories inside `/tmp` that the container keeps at their own path
-    /// (its pod's directory, shared directories); then `mounts` (volumes, files); `workdir`
-    /// is made when it is inside the private `/tmp`; `proc` mounts a `/proc` of the
-    /// container's PID namespace.
+    /// Binds `visible` (host directories that the container keeps at their own path; only
+    /// those inside `/tmp` need it), then `mounts` (volumes, files); `proc` mounts a `/proc`
+    /// of the container's PID namespace.
     pub fn prepare(visible: &[PathBuf], mounts: &[BindMount], proc: bool) -> Self {
         let kept = visible
             .iter()
@@ -377,7 +376,8 @@ pub(crate) async fn spawn_waited(
         .name("podlife-process".into())
         .spawn(move || {
             let spawned = pid_ns.enter().and_then(|()| command.spawn());
-            // The fds the child needed (namespaces, mount sources) are closed here.
+            // This side's copies of what the child was given (a namespace, the output pipe's
+            // write end) close here, so that its output ends when it does.
             drop((command, pid_ns));
             let mut child = match spawned {
                 Ok(child) => child,
@@ -386,7 +386,11 @@ pub(crate) async fn spawn_waited(
                     return;
                 }
             };
-            let _ = started_tx.send(Ok(child.id() as i32));
+            let pid = child.id() as i32;
+            if started_tx.send(Ok(pid)).is_err() {
+                // The caller is gone (cancelled): nobody would ever stop it.
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(-pid), Signal::SIGKILL);
+            }
             let _ = exit_tx.send(child.wait());
         })?;
     let pid = started_rx
