@@ -4,6 +4,9 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
   before the container is stopped. The monitor is a real HTTP server that records every
   request it gets, reachable under the name the manifest uses.
 
+  The shell needs a moment after it starts to install its trap (as on a cluster: a shell that
+  is PID 1 ignores a SIGTERM that comes before it), hence the 2s before the first deletion.
+
   Scenario: preStop notifies the monitor by HTTP before SIGTERM
     Given a monitor "monitor.com" on port 8080
     And the manifest:
@@ -26,7 +29,8 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
       """
     When it is applied
     Then the pod is Running within 20s
-    When the pod is deleted
+    When 2s pass
+    And the pod is deleted
     Then the pod finished within 10s of its deletion
     And the monitor "monitor.com" received GET "/waring" 1 time within 1s
     And the monitor "monitor.com" received GET "/waring" before the stop signal was sent
