@@ -18,9 +18,17 @@ use podlife::engine::{Engine, Observation};
 use podlife::runtime::process::ProcessRuntime;
 use podlife::time::TimeScale;
 
-fn engine(scale: f64) -> Arc<Engine> {
-    let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
-    Arc::new(Engine::new(runtime, TimeScale::new(scale).unwrap()))
+/// An engine on the process runtime whose containers also see `shared` (their /tmp is
+/// private).
+fn engine(scale: f64, shared: Option<&std::path::Path>) -> Arc<Engine> {
+    let mut runtime = ProcessRuntime::new().expect("process runtime");
+    if let Some(dir) = shared {
+        runtime = runtime.with_shared_dir(dir);
+    }
+    Arc::new(Engine::new(
+        Arc::new(runtime),
+        TimeScale::new(scale).unwrap(),
+    ))
 }
 
 fn summary(name: &str, mut values: Vec<f64>, target: f64) {
@@ -42,7 +50,7 @@ async fn sigkill_precision() {
     let mut signal_errors = Vec::new();
     let mut exit_errors = Vec::new();
     for batch in 0..PODS / BATCH {
-        let engine = engine(1.0);
+        let engine = engine(1.0, Some(dir.path()));
         let mut names = Vec::new();
         for i in 0..BATCH {
             let name = format!("stubborn-{batch}-{i}");
@@ -95,7 +103,7 @@ async fn sigkill_precision() {
 async fn probe_drift() {
     const PERIODS: usize = 100;
     // 0.1: a 1 s period takes 100 ms; 100 periods take 10 s.
-    let engine = engine(0.1);
+    let engine = engine(0.1, None);
     for pod in pods(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: drift}\nspec:\n  containers:\n  - name: app\n    image: busybox\n    command: [sleep, '300']\n    readinessProbe:\n      exec: {command: ['true']}\n      periodSeconds: 1\n",
     ) {
@@ -149,7 +157,7 @@ async fn probe_cpu() {
         println!("engine CPU: SKIPPED (build testapp first: cargo build --release -p testapp)");
         return;
     };
-    let engine = engine(1.0);
+    let engine = engine(1.0, None);
     let mut yaml = String::new();
     for i in 0..PODS {
         yaml.push_str(&format!(

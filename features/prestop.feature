@@ -4,6 +4,10 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
   before the container is stopped. The monitor is a real HTTP server that records every
   request it gets, reachable under the name the manifest uses.
 
+  The shell needs a moment after it starts to install its trap (as on a cluster: a shell that
+  is PID 1 ignores a SIGTERM that comes before it): it says `armed` once the trap is set, and
+  the first deletion waits for that line in its log.
+
   Scenario: preStop notifies the monitor by HTTP before SIGTERM
     Given a monitor "monitor.com" on port 8080
     And the manifest:
@@ -16,7 +20,7 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
         containers:
         - name: war
           image: busybox
-          command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+          command: ["sh", "-c", "trap 'exit 0' TERM; echo armed; while true; do sleep 0.1; done"]
           lifecycle:
             preStop:
               httpGet:
@@ -26,7 +30,8 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
       """
     When it is applied
     Then the pod is Running within 60s
-    When the pod is deleted
+    When container "war" has logged "armed"
+    And the pod is deleted
     Then the pod finished within 10s of its deletion
     And the monitor "monitor.com" received GET "/waring" 1 time within 1s
     And the monitor "monitor.com" received GET "/waring" before the stop signal was sent

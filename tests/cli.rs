@@ -348,27 +348,31 @@ fn ctrl_c_deletes_gracefully_and_a_second_one_kills() {
 fn nothing_survives_a_killed_engine() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("pid");
-    // The background sleep is a grandchild: PR_SET_PDEATHSIG does not reach it, reaping does.
+    // Not below /tmp: a container has a private /tmp (as root).
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let ready = dir.path().join("ready");
+    // The background sleep is a grandchild: PR_SET_PDEATHSIG does not reach it, reaping (or
+    // its PID namespace) does. Its argument finds it on this machine, whatever its PID inside.
+    let marker = format!("1000.{}", fastrand::u32(1..u32::MAX));
     let yaml = format!(
-        "apiVersion: v1\nkind: Pod\nmetadata: {{name: orphan}}\nspec:\n  containers:\n  - {{name: c, image: busybox, command: [sh, -c, 'sleep 300 & echo $! > {}; wait']}}\n",
-        pid_file.display()
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: orphan}}\nspec:\n  containers:\n  - {{name: c, image: busybox, command: [sh, -c, 'sleep {marker} & touch {}; wait']}}\n",
+        ready.display()
     );
     let (mut child, _rx) = spawn_run(&yaml, &[], "Phase                Running");
-    while !pid_file.exists()
-        || std::fs::read_to_string(&pid_file)
+    let sleeper = |marker: &str| {
+        std::fs::read_dir("/proc")
             .unwrap()
-            .trim()
-            .is_empty()
-    {
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .find(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                cmdline.split(|b| *b == 0).any(|a| a == marker.as_bytes())
+            })
+    };
+    while !ready.exists() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let sleeper: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let sleeper = sleeper(&marker).expect("the background sleep runs");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
     let alive = |pid: i32| {

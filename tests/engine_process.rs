@@ -653,3 +653,68 @@ conformance! {
         );
     }
 }
+
+/// What an acceptance run found on the process runtime: an exec hook's and probe's relative
+/// path resolved against this machine's `/`, and concurrent pods shared `/tmp`, so one pod's
+/// probe file made another pod Ready. Each container now works in its own directory and has
+/// a private `/tmp` that its hooks and probes share (a mount namespace: root). Not a
+/// conformance test: Docker gives this by construction.
+#[tokio::test]
+async fn hooks_and_probes_see_the_containers_directory_and_private_tmp() {
+    let h = common::Harness::process(0.2);
+    if !h.isolation() {
+        common::skipped("a private /tmp needs a mount namespace (root)");
+        return;
+    }
+    let tmp_file = format!("podlife-ready-{}", fastrand::u64(..));
+    let hook_file = format!("podlife-started-{}", fastrand::u64(..));
+    let pods = h.apply(
+        &r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: maker}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "touch /tmp/READY; while true; do sleep 0.05; done"]
+    lifecycle:
+      postStart: {exec: {command: ["touch", "STARTED"]}}
+    startupProbe: {exec: {command: ["test", "-f", "STARTED"]}, periodSeconds: 1}
+    readinessProbe: {exec: {command: ["cat", "/tmp/READY"]}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sh", "-c", "while true; do sleep 0.05; done"]
+    readinessProbe: {exec: {command: ["cat", "/tmp/READY"]}, periodSeconds: 1}
+"#
+        .replace("READY", &tmp_file)
+        .replace("STARTED", &hook_file),
+    );
+    h.until(Duration::from_secs(10), "maker Ready", |_| {
+        h.ready(&pods[0])
+    })
+    .await;
+    // `other` has had a few readiness attempts by now: none found maker's file.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let records = h.records();
+    assert!(!h.ready(&pods[1]), "{}", timeline(&records));
+    assert!(
+        events(&records, "Unhealthy")
+            .iter()
+            .any(|e| e.pod == pods[1]),
+        "other's probe fails"
+    );
+    for host in [format!("/tmp/{tmp_file}"), format!("/{hook_file}")] {
+        assert!(
+            !std::path::Path::new(&host).exists(),
+            "{host} was written on this machine"
+        );
+    }
+    h.engine.shutdown(Some(0)).await;
+}

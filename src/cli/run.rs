@@ -153,7 +153,13 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     }
     let runtime: Arc<dyn ContainerRuntime> = match args.runtime {
         RuntimeChoice::Process => match ProcessRuntime::new() {
-            Ok(rt) => Arc::new(rt.with_hosts(hosts.clone())),
+            Ok(rt) => {
+                let rt = rt.with_hosts(hosts.clone());
+                // Busybox is looked for now, so that the notices below say if it is missing.
+                rt.prepare_for(pods.iter().flat_map(|p| images_of(&p.pod)))
+                    .await;
+                Arc::new(rt)
+            }
             Err(e) => {
                 eprintln!("podlife: cannot start the process runtime: {e}");
                 return EXIT_INVALID;
@@ -417,6 +423,19 @@ fn replica_summary(records: &[Record], before: Option<u64>) -> Vec<String> {
     lines
 }
 
+/// The images of a pod's containers, init containers first.
+fn images_of(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<&str> {
+    let Some(spec) = &pod.spec else {
+        return Vec::new();
+    };
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .filter_map(|c| c.image.as_deref())
+        .collect()
+}
+
 /// The plan of pod `name`, or for a controller's replacement the plan it was made from
 /// (the same name, or the same generated-name base), under its own name.
 fn plan_of(name: &str, pods: &[PodPlan]) -> Option<PodPlan> {
@@ -617,23 +636,10 @@ fn state_lines(out: &mut String, title: &str, state: Option<&ContainerState>) {
 /// stderr when that takes a build. An image that cannot be had is left to the pod, which then
 /// shows `ErrImagePull` as on a node.
 async fn prepare_images(runtime: &dyn ContainerRuntime, pods: &[PodPlan], text: bool) {
-    let mut images: Vec<String> = runtime
-        .sandbox_image()
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
-    for pod in pods {
-        let spec = pod.pod.spec.clone().unwrap_or_default();
-        for container in spec
-            .init_containers
-            .into_iter()
-            .flatten()
-            .chain(spec.containers)
-        {
-            let image = container.image.unwrap_or_default();
-            if !images.contains(&image) {
-                images.push(image);
-            }
+    let mut images: Vec<&str> = runtime.sandbox_image().into_iter().collect();
+    for image in pods.iter().flat_map(|p| images_of(&p.pod)) {
+        if !images.contains(&image) {
+            images.push(image);
         }
     }
     for image in images {

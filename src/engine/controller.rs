@@ -58,6 +58,8 @@ pub(super) async fn keep(
     state.start(&mut controller, first);
     while !state.done() {
         let record = tokio::select! {
+            // Records first: a command (a rollout) must see every record logged before it.
+            biased;
             received = records.recv() => received,
             () = sleep_until(state.timer()) => {
                 state.timer_fired(&mut controller);

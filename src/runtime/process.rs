@@ -3,20 +3,30 @@
 //! - Each pod gets a directory (its emptyDir volumes live there) and its own loopback address
 //!   (`127.x.y.z`) as pod IP; containers see it as `POD_IP`, so replicas can listen on the same
 //!   port by binding to it.
-//! - Each container is a process group (`command` + `args`, its `env`, `workingDir`); signals go
-//!   to the whole group, and when the main process ends, the rest of the group is killed, as a
-//!   container's PID namespace would.
-//! - Where the kernel allows (root), each container gets a private mount namespace in which
-//!   volumes are bind-mounted at their `mountPath` and the termination-message file at its
-//!   path; missing mount points are created and removed again afterwards. Without root, volumes
-//!   are only reachable through `PODLIFE_VOLUME_<NAME>` variables (said at start-up).
+//! - Each container is a process group (`command` + `args`, its `env`, `workingDir`, else its
+//!   own directory under the pod's). Exec'd probes and hooks run in the same directory.
+//! - Where the kernel allows (root), each container gets what a container runtime gives it
+//!   ([`namespaces`]): a PID namespace whose PID 1 is its first process (the stop signal goes
+//!   to PID 1 only, which ignores signals it has no handler for, and when PID 1 ends the
+//!   kernel kills the rest), and a private mount namespace with a private `/tmp` (a tmpfs),
+//!   volumes bind-mounted at their `mountPath` and the termination-message file at its path;
+//!   missing mount points outside `/tmp` are created and removed again afterwards. Exec'd
+//!   processes join both. Without root a container is a plain process group: signals go to the
+//!   whole group, `/tmp` is the host's, and volumes are only reachable through
+//!   `PODLIFE_VOLUME_<NAME>` variables (said at start-up).
+//! - Containers of podlife's busybox-based images get busybox's commands first on `PATH`
+//!   ([`applets`]), as in the image.
 //! - Nothing outlives the engine: every process gets `PR_SET_PDEATHSIG`, the runtime kills its
 //!   groups when dropped, and a new runtime reaps the leftovers of runs whose engine died.
+
+mod applets;
+mod namespaces;
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,6 +37,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
+
+use applets::Applets;
+use namespaces::{BindMount, MountKind, MountPlan, Namespaces, PidNamespace};
 
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
@@ -48,9 +61,12 @@ pub struct ProcessRuntime {
     octet: u8,
     next_pod: AtomicU32,
     next_container: AtomicU64,
-    isolation: bool,
+    namespaces: Namespaces,
     /// The containers' `PATH`.
     path: String,
+    /// Host directories every container sees at their own path, also inside its private
+    /// `/tmp` (directories on `PATH`, shared directories).
+    visible: Vec<PathBuf>,
     /// Names every pod's `/etc/hosts` lists (with isolation), e.g. a test's `monitor.com`.
     hosts: Hosts,
     sandboxes: Arc<Mutex<HashMap<String, PodDir>>>,
@@ -86,10 +102,27 @@ struct Proc {
     program: Vec<String>,
     env: Vec<(String, String)>,
     cwd: PathBuf,
-    /// (source on this machine, path in the container, read-only)
-    mounts: Vec<(PathBuf, PathBuf, bool)>,
+    mounts: Vec<BindMount>,
+    /// Host directories it sees at their own path inside its private `/tmp`.
+    visible: Vec<PathBuf>,
+    /// Its first process's PID on this machine, which is also its process group.
     pgid: Mutex<Option<i32>>,
     exit: watch::Sender<Option<ExitStatus>>,
+}
+
+impl Proc {
+    /// `program` (the first process or an exec'd one) with the container's environment, in
+    /// a process group of its own, without stdin.
+    fn command(&self, program: &[String]) -> std::process::Command {
+        let mut command = std::process::Command::new(&program[0]);
+        command
+            .args(&program[1..])
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null())
+            .process_group(0);
+        command
+    }
 }
 
 impl ProcessRuntime {
@@ -121,8 +154,9 @@ impl ProcessRuntime {
             octet,
             next_pod: AtomicU32::new(0),
             next_container: AtomicU64::new(1),
-            isolation: isolation_available(),
+            namespaces: Namespaces::detect(),
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            visible: Vec::new(),
             hosts: Hosts::new(),
             sandboxes: Arc::default(),
             containers: Mutex::new(HashMap::new()),
@@ -133,6 +167,15 @@ impl ProcessRuntime {
     /// is in the testapp image.
     pub fn with_path_prepended(mut self, dir: &Path) -> Self {
         self.path = format!("{}:{}", dir.display(), self.path);
+        self.visible.push(dir.to_path_buf());
+        self
+    }
+
+    /// Keeps `dir` of this machine at its own path in every container, even inside the
+    /// container's private `/tmp` (as the Docker runtime's `shared_dirs`): a test's scratch
+    /// directory, where containers write what they saw.
+    pub fn with_shared_dir(mut self, dir: &Path) -> Self {
+        self.visible.push(dir.to_path_buf());
         self
     }
 
@@ -153,9 +196,32 @@ impl ProcessRuntime {
         self
     }
 
-    /// Whether containers get private mount namespaces (volumes at their mountPath).
+    /// Whether containers get private mount namespaces (volumes at their mountPath, a
+    /// private `/tmp`).
     pub fn isolation(&self) -> bool {
-        self.isolation
+        self.namespaces.mount
+    }
+
+    /// Whether each container gets a PID namespace whose PID 1 is its first process.
+    pub fn pid_namespace(&self) -> bool {
+        self.namespaces.pid
+    }
+
+    /// Finds busybox now if any of `images` is busybox-based (otherwise the first such
+    /// container does), so that [`ContainerRuntime::notices`] can say whether it is there.
+    pub async fn prepare_for<'a>(&self, images: impl IntoIterator<Item = &'a str>) {
+        if images.into_iter().any(applets::busybox_based) {
+            self.applets().await;
+        }
+    }
+
+    /// Busybox's commands, linked on first use (once for this process).
+    async fn applets(&self) -> &'static Applets {
+        let runs = self
+            .run_dir
+            .parent()
+            .expect("a run is in the runs directory");
+        applets::shared(runs).await
     }
 
     fn proc(&self, id: &ContainerId) -> Result<Arc<Proc>> {
@@ -194,6 +260,69 @@ impl ProcessRuntime {
         }
         std::fs::write(entry.join(CREATED), outermost.display().to_string())?;
         Ok(())
+    }
+
+    /// The `PATH` of a container of `image`: busybox's commands first for a busybox-based
+    /// image, as in the image (the host's `sh` may be dash, which rejects `trap … SIGTERM`).
+    async fn path_for(&self, image: &str) -> String {
+        if applets::busybox_based(image) {
+            self.applets().await.path_for(&self.path)
+        } else {
+            self.path.clone()
+        }
+    }
+
+    /// Host directories a container of `pod` sees at their own path inside its private
+    /// `/tmp`: the runtime's, the pod's directory (the containers' own directories, volumes
+    /// by `PODLIFE_VOLUME_<NAME>`) and busybox's commands.
+    fn visible_in(&self, pod: &PodDir) -> Vec<PathBuf> {
+        let applets = applets::shared_if_made().and_then(Applets::dir);
+        self.visible
+            .iter()
+            .chain([&pod.dir])
+            .map(PathBuf::clone)
+            .chain(applets.map(Path::to_path_buf))
+            .collect()
+    }
+
+    /// A container's bind mounts (with a private mount namespace): its volumes at their
+    /// `mountPath`, its termination-message file, the pod's `/etc/hosts`.
+    fn container_mounts(
+        &self,
+        pod: &PodDir,
+        spec: &ContainerSpec,
+        dir: &Path,
+    ) -> Result<Vec<BindMount>> {
+        let mut mounts = Vec::new();
+        for m in &spec.mounts {
+            mounts.push(BindMount {
+                source: pod.dir.join("volumes").join(&m.volume),
+                target: PathBuf::from(&m.path),
+                read_only: m.read_only,
+                kind: MountKind::Dir,
+            });
+        }
+        if let Some(path) = &spec.termination_message_path {
+            mounts.push(BindMount {
+                source: dir.join(TERMINATION_LOG),
+                target: PathBuf::from(path),
+                read_only: false,
+                kind: MountKind::File,
+            });
+        }
+        mounts.push(BindMount {
+            source: pod.hosts_path(),
+            target: PathBuf::from("/etc/hosts"),
+            read_only: true,
+            kind: MountKind::File,
+        });
+        for mount in &mounts {
+            // One inside the private /tmp is made there, in the container's namespace.
+            if !namespaces::in_private_tmp(&mount.target) {
+                self.ensure_mount_point(&mount.target, mount.kind == MountKind::File)?;
+            }
+        }
+        Ok(mounts)
     }
 }
 
@@ -247,17 +376,26 @@ impl ContainerRuntime for ProcessRuntime {
     fn notices(&self) -> Vec<String> {
         let mut notices = vec![
             "process runtime: containers run as process groups on this machine; images are not \
-             used, so every container needs a `command`; there is no PID namespace, so the stop \
-             signal reaches every process of a container, not only its first"
+             used, so every container needs a `command`"
                 .to_owned(),
         ];
-        if !self.isolation {
+        if !self.namespaces.pid {
             notices.push(
-                "process runtime: no mount namespaces here (needs root): volumes are not mounted at \
-                 their mountPath, containers find them in PODLIFE_VOLUME_<NAME>"
+                "process runtime: no PID namespaces here (needs root): the stop signal reaches \
+                 every process of a container, not only its first, and a first process without \
+                 a handler for it dies of it (PID 1 would ignore it)"
                     .to_owned(),
             );
         }
+        if !self.namespaces.mount {
+            notices.push(
+                "process runtime: no mount namespaces here (needs root): /tmp is this machine's, \
+                 shared by all containers, and volumes are not mounted at their mountPath, \
+                 containers find them in PODLIFE_VOLUME_<NAME>"
+                    .to_owned(),
+            );
+        }
+        notices.extend(applets::shared_if_made().and_then(Applets::notice));
         notices
     }
 
@@ -279,7 +417,7 @@ impl ContainerRuntime for ProcessRuntime {
             spec: spec.clone(),
             ip,
         };
-        if self.isolation {
+        if self.namespaces.mount {
             // The pod's /etc/hosts, shared by its containers and kept up to date.
             pod.write_hosts(&self.hosts);
         }
@@ -336,8 +474,9 @@ impl ContainerRuntime for ProcessRuntime {
         std::fs::create_dir_all(&dir)?;
         std::fs::File::create(dir.join(TERMINATION_LOG))?;
 
+        let path = self.path_for(&spec.image).await;
         let mut env = vec![
-            ("PATH".to_owned(), self.path.clone()),
+            ("PATH".to_owned(), path),
             ("HOSTNAME".to_owned(), pod.spec.hostname.clone()),
             ("POD_NAME".to_owned(), pod.spec.pod_name.clone()),
             ("POD_NAMESPACE".to_owned(), pod.spec.namespace.clone()),
@@ -357,25 +496,15 @@ impl ContainerRuntime for ProcessRuntime {
         }
         env.extend(spec.env.iter().cloned());
 
-        let mut mounts = Vec::new();
-        if self.isolation {
-            for m in &spec.mounts {
-                let source = pod.dir.join("volumes").join(&m.volume);
-                let target = PathBuf::from(&m.path);
-                self.ensure_mount_point(&target, false)?;
-                mounts.push((source, target, m.read_only));
-            }
-            if let Some(path) = &spec.termination_message_path {
-                let target = PathBuf::from(path);
-                self.ensure_mount_point(&target, true)?;
-                mounts.push((dir.join(TERMINATION_LOG), target, false));
-            }
-            let target = PathBuf::from("/etc/hosts");
-            self.ensure_mount_point(&target, true)?;
-            mounts.push((pod.hosts_path(), target, true));
-        }
+        let mounts = if self.namespaces.mount {
+            self.container_mounts(&pod, spec, &dir)?
+        } else {
+            Vec::new()
+        };
+        // A container without `workingDir` works in a directory of its own (an image's `/`
+        // would be this machine's), which its exec'd probes and hooks share.
         let cwd = match &spec.working_dir {
-            Some(dir) if Path::new(dir).is_dir() || self.isolation => PathBuf::from(dir),
+            Some(dir) if Path::new(dir).is_dir() || self.namespaces.mount => PathBuf::from(dir),
             _ => dir.clone(),
         };
         let proc = Arc::new(Proc {
@@ -384,6 +513,7 @@ impl ContainerRuntime for ProcessRuntime {
             env,
             cwd,
             mounts,
+            visible: self.visible_in(&pod),
             pgid: Mutex::new(None),
             exit: watch::channel(None).0,
         });
@@ -400,42 +530,39 @@ impl ContainerRuntime for ProcessRuntime {
             .create(true)
             .append(true)
             .open(proc.dir.join("log"))?;
-        let mut command = tokio::process::Command::new(&proc.program[0]);
-        command
-            .args(&proc.program[1..])
-            .env_clear()
-            .envs(proc.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&proc.cwd)
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0);
-        let mounts = proc.mounts.clone();
-        let isolation = self.isolation;
-        // Only async-signal-safe system calls happen between fork and exec.
+        let mut command = proc.command(&proc.program);
+        command.stdout(log.try_clone()?).stderr(log);
+        let plan = if self.namespaces.mount {
+            let plan = MountPlan::prepare(&proc.visible, &proc.mounts, self.namespaces.pid);
+            Some(plan.with_workdir(&proc.cwd))
+        } else {
+            None
+        };
+        let cwd = proc.cwd.clone();
+        // SAFETY: `enter_container` only makes async-signal-safe system calls.
         unsafe {
-            command.pre_exec(move || {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-                if isolation {
-                    private_mounts(&mounts)?;
-                }
-                Ok(())
-            });
+            command.pre_exec(move || namespaces::enter_container(plan.as_ref(), &cwd));
         }
-        let mut child = command
-            .spawn()
+        let pid_ns = if self.namespaces.pid {
+            PidNamespace::New
+        } else {
+            PidNamespace::Host
+        };
+        let started = namespaces::spawn_waited(command, pid_ns)
+            .await
             .map_err(|e| RuntimeError(format!("cannot start {:?}: {e}", proc.program.join(" "))))?;
-        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let pid = started.pid;
         *proc.pgid.lock().expect("container state") = Some(pid);
         record(&self.run_dir.join("pgids"), &pid.to_string());
         let watcher = proc.clone();
         tokio::spawn(async move {
-            let status = child.wait().await;
-            // The container is gone when its main process is: take the rest of the group.
+            let status = started.exit.await;
+            // The container is gone when its main process is: take the rest of the group
+            // (in a PID namespace the kernel has taken the rest already).
             let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
             let exit = match status {
-                Ok(status) => exit_status(status),
-                Err(_) => ExitStatus {
+                Ok(Ok(status)) => exit_status(status),
+                _ => ExitStatus {
                     code: 128,
                     signal: None,
                     oom_killed: false,
@@ -462,7 +589,11 @@ impl ContainerRuntime for ProcessRuntime {
             return Ok(());
         }
         if let Some(pgid) = *proc.pgid.lock().expect("container state") {
-            match kill(Pid::from_raw(-pgid), signal) {
+            // As a container runtime does, the signal goes to PID 1 only, which ignores what
+            // it has no handler for (SIGKILL aside); without a PID namespace a container's
+            // first process is not PID 1, so the whole group gets it.
+            let target = if self.namespaces.pid { pgid } else { -pgid };
+            match kill(Pid::from_raw(target), signal) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
                 Err(e) => return Err(RuntimeError(format!("cannot signal {id}: {e}"))),
             }
@@ -480,66 +611,55 @@ impl ContainerRuntime for ProcessRuntime {
         let pid = (*proc.pgid.lock().expect("container state"))
             .filter(|_| proc.exit.borrow().is_none())
             .ok_or_else(|| ExecError::Failed("container is not running".into()))?;
-        let Some(program) = command.first() else {
+        if command.is_empty() {
             return Err(ExecError::Failed("empty command".into()));
-        };
-        let namespace = if self.isolation {
-            Some(
-                std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
-                    .map_err(|e| ExecError::Failed(format!("container is not running: {e}")))?,
-            )
+        }
+        let not_running =
+            |e: std::io::Error| ExecError::Failed(format!("container is not running: {e}"));
+        let mount_ns = if self.namespaces.mount {
+            Some(namespace_of(pid, "mnt").map_err(not_running)?)
         } else {
             None
         };
-        let (reader, writer) = nix::unistd::pipe().map_err(|e| ExecError::Failed(e.to_string()))?;
+        let pid_ns = if self.namespaces.pid {
+            PidNamespace::Join(namespace_of(pid, "pid").map_err(not_running)?)
+        } else {
+            PidNamespace::Host
+        };
+        // Close-on-exec: a process that another thread starts meanwhile must not inherit the
+        // write end, or the output would not end before that process does.
+        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| ExecError::Failed(e.to_string()))?;
         let writer2 = writer
             .try_clone()
             .map_err(|e| ExecError::Failed(e.to_string()))?;
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.args(&command[1..])
-            .env_clear()
-            .envs(proc.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(&proc.cwd)
-            .stdin(std::process::Stdio::null())
-            .stdout(writer)
-            .stderr(writer2)
-            .process_group(0)
-            .kill_on_drop(true);
+        let mut cmd = proc.command(command);
+        cmd.stdout(writer).stderr(writer2);
+        let cwd = proc.cwd.clone();
+        // SAFETY: `join_container` only makes async-signal-safe system calls.
         unsafe {
-            cmd.pre_exec(move || {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-                if let Some(ns) = &namespace {
-                    nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNS)?;
-                }
-                Ok(())
-            });
+            cmd.pre_exec(move || namespaces::join_container(mount_ns.as_ref(), &cwd));
         }
-        let mut child = cmd
-            .spawn()
+        let started = namespaces::spawn_waited(cmd, pid_ns)
+            .await
             .map_err(|e| ExecError::Failed(format!("exec {:?} failed: {e}", command.join(" "))))?;
-        drop(cmd);
-        let exec_pid = child.id().map(|p| p as i32);
-        let output = read_bounded(reader);
-        let run = async {
-            let (status, output) = tokio::join!(child.wait(), output);
-            (status, output)
-        };
+        let mut running = KillOnDrop(Some(started.pid));
+        let run = async { tokio::join!(started.exit, read_bounded(reader)) };
         let outcome = match timeout {
             Some(limit) => tokio::time::timeout(limit, run).await,
             None => Ok(run.await),
         };
         match outcome {
-            Ok((Ok(status), output)) => Ok(ExecOutput {
-                exit_code: exit_status(status).code,
-                output,
-            }),
-            Ok((Err(e), _)) => Err(ExecError::Failed(e.to_string())),
-            Err(_) => {
-                if let Some(pid) = exec_pid {
-                    let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
-                }
-                Err(ExecError::TimedOut)
+            Ok((Ok(Ok(status)), output)) => {
+                running.0 = None;
+                Ok(ExecOutput {
+                    exit_code: exit_status(status).code,
+                    output,
+                })
             }
+            Ok((Ok(Err(e)), _)) => Err(ExecError::Failed(e.to_string())),
+            Ok((Err(_), _)) => Err(ExecError::Failed("the exec's waiting thread died".into())),
+            Err(_) => Err(ExecError::TimedOut),
         }
     }
 
@@ -550,15 +670,15 @@ impl ContainerRuntime for ProcessRuntime {
         limit: usize,
     ) -> Result<Option<Vec<u8>>> {
         let proc = self.proc(id)?;
-        let host_path = if self.isolation {
+        let host_path = if self.namespaces.mount {
             match proc
                 .mounts
                 .iter()
-                .find(|(_, target, _)| Path::new(path).starts_with(target))
+                .find(|m| Path::new(path).starts_with(&m.target))
             {
-                Some((source, target, _)) => match Path::new(path).strip_prefix(target) {
-                    Ok(rest) if !rest.as_os_str().is_empty() => source.join(rest),
-                    _ => source.clone(),
+                Some(m) => match Path::new(path).strip_prefix(&m.target) {
+                    Ok(rest) if !rest.as_os_str().is_empty() => m.source.join(rest),
+                    _ => m.source.clone(),
                 },
                 None => PathBuf::from(path),
             }
@@ -646,52 +766,21 @@ fn pod_ip(octet: u8, n: u32) -> IpAddr {
     ))
 }
 
-/// In a new mount namespace, bind-mounts each volume at its path. Runs between fork and exec.
-fn private_mounts(mounts: &[(PathBuf, PathBuf, bool)]) -> std::io::Result<()> {
-    use nix::mount::{MsFlags, mount};
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )?;
-    for (source, target, read_only) in mounts {
-        mount(
-            Some(source.as_path()),
-            target.as_path(),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )?;
-        if *read_only {
-            mount(
-                None::<&str>,
-                target.as_path(),
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                None::<&str>,
-            )?;
-        }
-    }
-    Ok(())
+/// A container's namespace of `kind` (`mnt`, `pid`), for an exec'd process to join.
+fn namespace_of(pid: i32, kind: &str) -> std::io::Result<OwnedFd> {
+    Ok(std::fs::File::open(format!("/proc/{pid}/ns/{kind}"))?.into())
 }
 
-/// Whether this process may give children private mount namespaces.
-fn isolation_available() -> bool {
-    if !nix::unistd::geteuid().is_root() {
-        return false;
+/// Kills the process group of an exec'd process that has not ended when it is dropped (timed
+/// out, or its caller gave up on it).
+struct KillOnDrop(Option<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
+        }
     }
-    let mut probe = std::process::Command::new("true");
-    probe
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    use std::os::unix::process::CommandExt;
-    unsafe {
-        probe.pre_exec(|| private_mounts(&[]));
-    }
-    probe.status().is_ok_and(|s| s.success())
 }
 
 /// Reads a pipe to its end, keeping the first [`EXEC_OUTPUT_LIMIT`] bytes.

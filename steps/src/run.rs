@@ -121,6 +121,7 @@ impl Run {
                 let runtime = ProcessRuntime::new()
                     .map_err(|e| format!("process runtime: {e}"))?
                     .with_path_prepended(&dir)
+                    .with_shared_dir(out.path())
                     .with_hosts(hosts.clone());
                 (Arc::new(runtime), None)
             }

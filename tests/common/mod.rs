@@ -100,10 +100,14 @@ impl Harness {
     }
 
     pub fn process(scale: f64) -> Self {
-        let runtime = Arc::new(ProcessRuntime::new().expect("process runtime"));
+        let out = tempfile::tempdir().unwrap();
+        // Containers have a private /tmp: the scratch directory stays theirs to write to.
+        let runtime = ProcessRuntime::new()
+            .expect("process runtime")
+            .with_shared_dir(out.path());
         Self {
-            engine: Engine::new(runtime, TimeScale::new(scale).unwrap()),
-            out: tempfile::tempdir().unwrap(),
+            engine: Engine::new(Arc::new(runtime), TimeScale::new(scale).unwrap()),
+            out,
             runtime: "process",
             stretch: 1.0,
             recording: None,
