@@ -651,7 +651,7 @@ async fn prepare_images(runtime: &dyn ContainerRuntime, pods: &[PodPlan], text: 
                 );
             }
         };
-        match runtime.pull_image(&image, &fetching).await {
+        match runtime.pull_image(image, &fetching).await {
             Ok(crate::runtime::Fetched::Fetched) if text => {
                 eprintln!(
                     "image {image} ready in {:.1}s",

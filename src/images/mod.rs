@@ -36,8 +36,6 @@ use futures::StreamExt;
 
 pub use recipes::Recipe;
 
-/// Whether a binary runs on an empty file system (also how the process runtime picks a busybox).
-
 /// The pod sandbox image: owns the pod's network namespace, sleeps, exits 0 on SIGTERM.
 pub const PAUSE_IMAGE: &str = "podlife/pause:1";
 /// podlife's test program (`testapp`), statically linked, on busybox.
