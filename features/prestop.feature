@@ -66,3 +66,33 @@ Feature: preStop hooks: exec, httpGet, sleep; grace accounting; failure
     Then the stop signal was sent 10s after the deletion, give or take 1s
     And SIGKILL was sent 2s after the stop signal, give or take 0.5s
     And container "app" is terminated with exit code 137 within 5s
+
+  Scenario: an HTTPS preStop reaches a server with a self-signed certificate
+    The kubelet does not verify the certificate of a hook's HTTPS target.
+    Given a TLS monitor "audit.example" on port 8443
+    And the manifest:
+      """
+      apiVersion: v1
+      kind: Pod
+      metadata:
+        name: audited
+      spec:
+        containers:
+        - name: app
+          image: busybox
+          command: ["sh", "-c", "trap 'exit 0' TERM; echo armed; while true; do sleep 0.1; done"]
+          lifecycle:
+            preStop:
+              httpGet:
+                scheme: HTTPS
+                host: audit.example
+                path: /draining?pod=audited
+                port: 8443
+      """
+    When it is applied
+    Then the pod is Running within 60s
+    When container "app" has logged "armed"
+    And the pod is deleted
+    Then the monitor "audit.example" received GET "/draining?pod=audited" 1 time within 5s
+    And the monitor "audit.example" received GET "/draining" before the stop signal was sent
+    And there is no event "FailedPreStopHook"

@@ -4,6 +4,7 @@
 //!
 //! ```gherkin
 //! Given a monitor "monitor.com" on port 8080
+//! Given a TLS monitor "audit.example" on port 8443
 //! Then the monitor "monitor.com" received GET "/waring" 1 time within 10s
 //! Then the monitor "monitor.com" received GET "/hook?c=app" at least 2 times within 10s
 //! Then the monitor "monitor.com" received GET "/waring" before the stop signal was sent
@@ -12,7 +13,9 @@
 //!
 //! It runs in the test's own process: on a loopback address of its own on the process runtime
 //! (pods share the machine's network), on the gateway of the run's network on Docker (pods
-//! reach it there). Either way the pods' `/etc/hosts` and the engine resolve its name.
+//! reach it there). Either way the pods' `/etc/hosts` and the engine resolve its name. A TLS
+//! monitor speaks HTTPS with a self-signed certificate for its name, made at start, as a
+//! hook's `scheme: HTTPS` target would (the kubelet does not verify certificates).
 
 use std::net::IpAddr;
 
@@ -36,15 +39,31 @@ impl Drop for Monitor {
     }
 }
 
-/// Listens on `ip:port` and records every request in `log` as the monitor `name`'s.
-pub async fn start(name: &str, ip: IpAddr, port: u16, log: EventLog) -> Result<Monitor, String> {
+/// Listens on `ip:port` and records every request in `log` as the monitor `name`'s; with
+/// `tls`, over HTTPS with a self-signed certificate for `name`.
+pub async fn start(
+    name: &str,
+    ip: IpAddr,
+    port: u16,
+    tls: bool,
+    log: EventLog,
+) -> Result<Monitor, String> {
     let listener = tokio::net::TcpListener::bind((ip, port))
         .await
         .map_err(|e| format!("the monitor {name} cannot listen on {ip}:{port}: {e}"))?;
+    let acceptor = if tls { Some(self_signed(name)?) } else { None };
     let owner = name.to_owned();
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(answer(stream, owner.clone(), log.clone()));
+            let (owner, log) = (owner.clone(), log.clone());
+            match acceptor.clone() {
+                Some(acceptor) => tokio::spawn(async move {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        answer(stream, owner, log).await;
+                    }
+                }),
+                None => tokio::spawn(answer(stream, owner, log)),
+            };
         }
     });
     Ok(Monitor {
@@ -53,8 +72,28 @@ pub async fn start(name: &str, ip: IpAddr, port: u16, log: EventLog) -> Result<M
     })
 }
 
+/// A TLS acceptor with a certificate for `name` signed by itself.
+fn self_signed(name: &str) -> Result<tokio_rustls::TlsAcceptor, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("the TLS monitor {name}: {e}");
+    let cert = rcgen::generate_simple_self_signed(vec![name.to_owned()]).map_err(|e| failed(&e))?;
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
+        .map_err(|e| failed(&e))?;
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| failed(&e))?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .map_err(|e| failed(&e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
 /// Reads one request, records it, answers `200 ok` and closes the connection.
-async fn answer(stream: tokio::net::TcpStream, name: String, log: EventLog) {
+async fn answer<S>(stream: S, name: String, log: EventLog)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
@@ -100,11 +139,12 @@ async fn answer(stream: tokio::net::TcpStream, name: String, log: EventLog) {
     let _ = stream.shutdown().await;
 }
 
-#[given(regex = r#"^a monitor "([^"]+)"(?: on port (\d+))?$"#)]
-async fn monitor_fixture(world: &mut PodlifeWorld, name: String, port: String) {
-    let port = port.parse().unwrap_or(80);
+#[given(regex = r#"^a (TLS )?monitor "([^"]+)"(?: on port (\d+))?$"#)]
+async fn monitor_fixture(world: &mut PodlifeWorld, tls: String, name: String, port: String) {
+    let tls = !tls.is_empty();
+    let port = port.parse().unwrap_or(if tls { 443 } else { 80 });
     let run = world.run().await;
-    run.start_monitor(&name, port)
+    run.start_monitor(&name, port, tls)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }

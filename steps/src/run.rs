@@ -239,12 +239,12 @@ impl Run {
     }
 
     /// Starts the monitor `name` on `port` (see [`crate::monitor`]), reachable under its name.
-    pub async fn start_monitor(&mut self, name: &str, port: u16) -> Result<(), String> {
+    pub async fn start_monitor(&mut self, name: &str, port: u16, tls: bool) -> Result<(), String> {
         let ip = match &self.docker {
             Some(docker) => network_gateway(docker).await?,
             None => own_loopback(),
         };
-        let monitor = crate::monitor::start(name, ip, port, self.engine.log().clone()).await?;
+        let monitor = crate::monitor::start(name, ip, port, tls, self.engine.log().clone()).await?;
         self.hosts.alias(name, ip);
         self.monitors.push(monitor);
         Ok(())
