@@ -14,7 +14,7 @@ fn sandbox_spec(name: &str) -> SandboxSpec {
         pod_name: name.to_owned(),
         namespace: "default".to_owned(),
         hostname: name.to_owned(),
-        volumes: vec!["data".to_owned()],
+        volumes: vec![podlife::runtime::VolumeSpec::empty("data")],
     }
 }
 

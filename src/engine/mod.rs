@@ -10,6 +10,7 @@ pub mod controller;
 pub mod endpoints;
 pub mod events;
 pub mod handlers;
+pub mod inputs;
 pub mod kill;
 pub mod prober;
 pub mod proxy;
@@ -140,6 +141,8 @@ struct Shared {
     pods: Pods,
     services: Arc<Mutex<Services>>,
     hosts: Hosts,
+    /// The ConfigMaps and Secrets pods consume.
+    inputs: inputs::SharedInputs,
     busy: Arc<watch::Sender<usize>>,
     /// Set by [`Engine::delete_all`]: no pod is created from then on.
     closing: Arc<AtomicBool>,
@@ -168,6 +171,7 @@ impl Engine {
                 pods: Pods::default(),
                 services: Arc::default(),
                 hosts,
+                inputs: Arc::default(),
                 busy: Arc::new(watch::channel(0).0),
                 closing: Arc::default(),
             },
@@ -230,6 +234,25 @@ impl Engine {
                 commands,
                 task,
             });
+    }
+
+    /// Makes a ConfigMap available to pods (env, envFrom, volumes), replacing one of the same
+    /// name: containers started from now on see the new data.
+    pub fn apply_config_map(&self, map: &k8s_openapi::api::core::v1::ConfigMap) {
+        self.shared
+            .inputs
+            .write()
+            .expect("engine state")
+            .add_config_map(map);
+    }
+
+    /// Makes a Secret available to pods, as [`Engine::apply_config_map`] does a ConfigMap.
+    pub fn apply_secret(&self, secret: &k8s_openapi::api::core::v1::Secret) {
+        self.shared
+            .inputs
+            .write()
+            .expect("engine state")
+            .add_secret(secret);
     }
 
     /// Runs what a plan asks for, as `kubectl apply` would: Services first (pods find them in
@@ -590,6 +613,7 @@ impl Shared {
             self.hosts.clone(),
         )
         .with_service_env(service_env)
+        .with_inputs(self.inputs.clone())
         .with_done(done_tx);
         let busy = Busy::new(&self.busy);
         tokio::spawn(async move {

@@ -51,6 +51,20 @@ pub fn from_services(services: &[ServiceLink]) -> Vec<(String, String)> {
     env
 }
 
+/// The variables of the `kubernetes` Service, which every pod gets whatever its
+/// `enableServiceLinks` (`getServiceEnvVarMap` always includes the master service). podlife
+/// has no API server behind them: they name 127.0.0.1:443, where nothing listens, so a client
+/// fails at once rather than waiting.
+pub fn api_server() -> Vec<(String, String)> {
+    from_services(&[ServiceLink {
+        name: "kubernetes".to_owned(),
+        ports: vec![(
+            Some("https".to_owned()),
+            SocketAddr::from(([127, 0, 0, 1], 443)),
+        )],
+    }])
+}
+
 /// `env` with the Service variables the container does not set itself put first (the
 /// container's own win, and `$(WEB_SERVICE_HOST)` in its command expands).
 pub fn merge(services: &[(String, String)], env: &[(String, String)]) -> Vec<(String, String)> {

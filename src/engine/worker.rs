@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::backoff::Backoff;
 use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
 use super::handlers::{self, Target};
+use super::inputs::SharedInputs;
 use super::kill::{Cut, Kill, TerminationOrder};
 use super::prober::{Gates, ProbeWorker};
 use super::service_env;
@@ -28,8 +29,11 @@ use super::status::{self, Conditions, ContainerView, PodView, State, Terminated}
 use crate::probe::hosts::Hosts;
 use crate::runtime::{
     ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, Fetched, MountSpec, Sandbox,
-    SandboxSpec, Signal,
+    SandboxSpec, Signal, VolumeSpec,
 };
+
+/// How often a volume whose source is missing is tried again (manifest seconds).
+const MOUNT_RETRY_SECONDS: i64 = 2;
 
 /// The environment variable that tells containers the time scale.
 pub const TIME_SCALE_VARIABLE: &str = "PODLIFE_TIME_SCALE";
@@ -109,6 +113,8 @@ pub struct PodWorker {
     hosts: Hosts,
     /// The variables of the Services that existed when the pod was applied.
     service_env: Vec<(String, String)>,
+    /// The ConfigMaps and Secrets its environment and volumes come from.
+    inputs: SharedInputs,
     /// Told when everything is stopped and removed, before that is logged: a controller
     /// that reacts to the record may reuse the pod's name at once.
     done: watch::Sender<bool>,
@@ -161,6 +167,12 @@ impl PodWorker {
     /// Gives the pod's containers these Service variables (before their own `env`).
     pub fn with_service_env(mut self, env: Vec<(String, String)>) -> Self {
         self.service_env = env;
+        self
+    }
+
+    /// Reads ConfigMaps and Secrets from `inputs`.
+    pub fn with_inputs(mut self, inputs: SharedInputs) -> Self {
+        self.inputs = inputs;
         self
     }
 
@@ -237,6 +249,7 @@ impl PodWorker {
             policy: RestartPolicy::of(&spec),
             hosts,
             service_env: Vec::new(),
+            inputs: SharedInputs::default(),
             done: watch::channel(false).0,
             pod,
             name,
@@ -310,13 +323,13 @@ impl PodWorker {
             });
         }
 
-        let volumes = self
-            .spec
-            .volumes
-            .iter()
-            .flatten()
-            .map(|v| v.name.clone())
-            .collect();
+        let Some(volumes) = self.volumes().await else {
+            // Deleted while waiting for a volume's source.
+            self.phase = "Failed";
+            self.publish();
+            self.finish().await;
+            return;
+        };
         let hostname = self
             .spec
             .hostname
@@ -376,6 +389,33 @@ impl PodWorker {
             };
             self.handle(msg).await;
             self.sync().await;
+        }
+    }
+
+    /// The pod's volumes, once every source they need exists: the kubelet's volume manager
+    /// retries a missing ConfigMap or Secret (a `FailedMount` warning each time) and the pod
+    /// waits in ContainerCreating. `None` when the pod is deleted meanwhile.
+    async fn volumes(&mut self) -> Option<Vec<VolumeSpec>> {
+        loop {
+            let resolved = self.inputs.read().expect("engine state").volumes(&self.pod);
+            match resolved {
+                Ok(volumes) => return Some(volumes),
+                Err(message) => {
+                    self.event(None, EventType::Warning, "FailedMount", message);
+                    self.publish();
+                    let retry = tokio::time::sleep(self.log.scale().seconds(MOUNT_RETRY_SECONDS));
+                    tokio::select! {
+                        () = retry => {}
+                        msg = self.rx.recv() => match msg {
+                            Some(Msg::Delete { .. } | Msg::KillNow | Msg::Deadline) | None => {
+                                self.deleted = true;
+                                return None;
+                            }
+                            Some(_) => {}
+                        },
+                    }
+                }
+            }
         }
     }
 
@@ -737,23 +777,28 @@ impl PodWorker {
         if let State::Terminated(t) = &slot.view.state {
             slot.view.last_terminated = Some(t.clone());
         }
-        let own: Vec<(String, String)> = container
-            .env
-            .iter()
-            .flatten()
-            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
-            .collect();
         // PODLIFE_TIME_SCALE (wall seconds per manifest second) lets a container's own sleeps
         // follow the time scale, which only reaches what the engine times.
-        let provided: Vec<(String, String)> = self
-            .service_env
-            .iter()
-            .cloned()
+        let provided: Vec<(String, String)> = service_env::api_server()
+            .into_iter()
+            .chain(self.service_env.iter().cloned())
             .chain([(
                 TIME_SCALE_VARIABLE.to_owned(),
                 self.log.scale().factor().to_string(),
             )])
             .collect();
+        let own = self.inputs.read().expect("engine state").env(
+            &self.pod,
+            &container,
+            Some(sandbox.ip),
+            &provided,
+        );
+        let own = match own {
+            Ok(own) => own,
+            Err(message) => {
+                return self.start_failed(index, "CreateContainerConfigError", message);
+            }
+        };
         let env = service_env::merge(&provided, &own);
         let expand = |list: &Option<Vec<String>>| -> Vec<String> {
             list.iter()

@@ -34,6 +34,7 @@ use nix::sys::signal::Signal;
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
     ExitStatus, Fetched, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
+    VolumeSource, write_volume_files,
 };
 use crate::images;
 use crate::probe::hosts::Hosts;
@@ -64,7 +65,20 @@ pub struct DockerRuntime {
 #[derive(Debug, Clone)]
 struct PodInfo {
     pause: String,
-    volumes: Vec<(String, String)>,
+    /// The pod's volumes by name.
+    volumes: Vec<(String, PodVolume)>,
+}
+
+/// Where a pod volume lives on Docker.
+#[derive(Debug, Clone)]
+enum PodVolume {
+    /// An emptyDir: a Docker volume removed with the pod.
+    Scratch(String),
+    /// A claim: a Docker volume of the run, kept for the next pod that mounts the claim.
+    Claim(String),
+    /// Files written for the pod (ConfigMap, Secret, downward API): a host directory,
+    /// bind-mounted read-only and removed with the pod.
+    Files(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +251,20 @@ impl DockerRuntime {
 
     fn labels(&self) -> HashMap<String, String> {
         labels(&self.run, &self.owner)
+    }
+
+    /// A Docker volume carrying this run's labels (removed with the run); an existing one
+    /// with the name is reused.
+    async fn create_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.to_owned()),
+                labels: Some(self.labels()),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| docker_error("cannot create a volume", e))
     }
 
     async fn ensure_image(&self, image: &str) -> Result<()> {
@@ -427,16 +455,24 @@ impl ContainerRuntime for DockerRuntime {
         let base = format!("podlife-{}-{}-{short_uid}", spec.pod_name, self.run);
         let mut volumes = Vec::new();
         for volume in &spec.volumes {
-            let name = format!("{base}-{volume}");
-            self.docker
-                .create_volume(VolumeCreateRequest {
-                    name: Some(name.clone()),
-                    labels: Some(self.labels()),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| docker_error("cannot create an emptyDir volume", e))?;
-            volumes.push((volume.clone(), name));
+            let placed = match &volume.source {
+                VolumeSource::Empty => {
+                    let name = format!("{base}-{}", volume.name);
+                    self.create_volume(&name).await?;
+                    PodVolume::Scratch(name)
+                }
+                VolumeSource::Claim(claim) => {
+                    let name = format!("podlife-{}-claim-{claim}", self.run);
+                    self.create_volume(&name).await?;
+                    PodVolume::Claim(name)
+                }
+                VolumeSource::Files(files) => {
+                    let dir = self.state_dir.join(format!("{base}-{}", volume.name));
+                    write_volume_files(&dir, files)?;
+                    PodVolume::Files(dir)
+                }
+            };
+            volumes.push((volume.name.clone(), placed));
         }
         let extra_hosts: Vec<String> = self
             .options
@@ -507,14 +543,22 @@ impl ContainerRuntime for DockerRuntime {
                     Some(RemoveContainerOptionsBuilder::default().force(true).build()),
                 )
                 .await;
-            for (_, name) in pod.volumes {
-                let _ = self
-                    .docker
-                    .remove_volume(
-                        &name,
-                        Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
-                    )
-                    .await;
+            for (_, volume) in pod.volumes {
+                match volume {
+                    PodVolume::Scratch(name) => {
+                        let _ = self
+                            .docker
+                            .remove_volume(
+                                &name,
+                                Some(RemoveVolumeOptionsBuilder::default().force(true).build()),
+                            )
+                            .await;
+                    }
+                    PodVolume::Files(dir) => {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                    PodVolume::Claim(_) => {}
+                }
             }
         }
         Ok(())
@@ -566,15 +610,21 @@ impl ContainerRuntime for DockerRuntime {
         for m in &spec.mounts {
             let Some((_, volume)) = pod.volumes.iter().find(|(name, _)| *name == m.volume) else {
                 return Err(RuntimeError(format!(
-                    "volume {:?} is not an emptyDir volume of the pod",
+                    "volume {:?} is not a volume of the pod",
                     m.volume
                 )));
             };
+            let (source, typ, read_only) = match volume {
+                PodVolume::Scratch(name) | PodVolume::Claim(name) => {
+                    (name.clone(), MountType::VOLUME, m.read_only)
+                }
+                PodVolume::Files(dir) => (dir.display().to_string(), MountType::BIND, true),
+            };
             mounts.push(Mount {
                 target: Some(m.path.clone()),
-                source: Some(volume.clone()),
-                typ: Some(MountType::VOLUME),
-                read_only: Some(m.read_only),
+                source: Some(source),
+                typ: Some(typ),
+                read_only: Some(read_only),
                 ..Default::default()
             });
         }

@@ -29,8 +29,65 @@ pub struct SandboxSpec {
     /// `db-0.db.default.svc.cluster.local`, …, `db-0.db`): the runtime's resolver should
     /// answer them with the pod IP, and the pod's own `/etc/hosts` lists them.
     pub domain_names: Vec<String>,
-    /// emptyDir volumes, shared by the pod's containers.
-    pub volumes: Vec<String>,
+    /// The pod's volumes, shared by its containers.
+    pub volumes: Vec<VolumeSpec>,
+}
+
+/// A pod volume, by what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub source: VolumeSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeSource {
+    /// emptyDir: empty when the pod starts, gone with it.
+    Empty,
+    /// Files the kubelet writes for the pod (a ConfigMap's or Secret's keys, the downward
+    /// API), mounted read-only as the kubelet mounts them.
+    Files(Vec<VolumeFile>),
+    /// A PersistentVolumeClaim (or a StatefulSet's claim template): storage that outlives the
+    /// pod, found again under the claim's name by the next pod that mounts it.
+    Claim(String),
+}
+
+/// One file of a [`VolumeSource::Files`] volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeFile {
+    /// Relative to the volume (`config/app.properties`).
+    pub path: String,
+    pub content: Vec<u8>,
+    pub mode: u32,
+}
+
+impl VolumeSpec {
+    pub fn empty(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            source: VolumeSource::Empty,
+        }
+    }
+
+    /// Whether containers may write to it.
+    pub fn writable(&self) -> bool {
+        !matches!(self.source, VolumeSource::Files(_))
+    }
+}
+
+/// Writes `files` under `dir` (its subdirectories made as needed), each with its mode.
+pub fn write_volume_files(dir: &std::path::Path, files: &[VolumeFile]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &file.content)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode))?;
+    }
+    Ok(())
 }
 
 /// A created pod sandbox: the pod's network identity and volumes.

@@ -44,6 +44,7 @@ use namespaces::{BindMount, MountKind, MountPlan, Namespaces, PidNamespace};
 use super::{
     ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
     ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
+    VolumeSource, VolumeSpec, write_volume_files,
 };
 use crate::probe::hosts::Hosts;
 
@@ -285,6 +286,18 @@ impl ProcessRuntime {
             .collect()
     }
 
+    /// Where volume `name` of `pod` lives: in the pod's directory, or for a claim in the run's
+    /// `claims/`, where the next pod that mounts the claim finds it again.
+    fn volume_dir(&self, pod: &PodDir, name: &str) -> PathBuf {
+        match pod.spec.volumes.iter().find(|v| v.name == name) {
+            Some(VolumeSpec {
+                source: VolumeSource::Claim(claim),
+                ..
+            }) => self.run_dir.join("claims").join(claim),
+            _ => pod.dir.join("volumes").join(name),
+        }
+    }
+
     /// A container's bind mounts (with a private mount namespace): its volumes at their
     /// `mountPath`, its termination-message file, the pod's `/etc/hosts`.
     fn container_mounts(
@@ -295,10 +308,16 @@ impl ProcessRuntime {
     ) -> Result<Vec<BindMount>> {
         let mut mounts = Vec::new();
         for m in &spec.mounts {
+            let writable = pod
+                .spec
+                .volumes
+                .iter()
+                .find(|v| v.name == m.volume)
+                .is_none_or(VolumeSpec::writable);
             mounts.push(BindMount {
-                source: pod.dir.join("volumes").join(&m.volume),
+                source: self.volume_dir(pod, &m.volume),
                 target: PathBuf::from(&m.path),
-                read_only: m.read_only,
+                read_only: m.read_only || !writable,
                 kind: MountKind::Dir,
             });
         }
@@ -408,15 +427,19 @@ impl ContainerRuntime for ProcessRuntime {
             &spec.pod_uid[..spec.pod_uid.len().min(8)]
         );
         let dir = self.run_dir.join("pods").join(&id);
-        for volume in &spec.volumes {
-            std::fs::create_dir_all(dir.join("volumes").join(volume))?;
-        }
         std::fs::create_dir_all(&dir)?;
         let pod = PodDir {
             dir,
             spec: spec.clone(),
             ip,
         };
+        for volume in &spec.volumes {
+            let path = self.volume_dir(&pod, &volume.name);
+            match &volume.source {
+                VolumeSource::Files(files) => write_volume_files(&path, files)?,
+                VolumeSource::Empty | VolumeSource::Claim(_) => std::fs::create_dir_all(&path)?,
+            }
+        }
         if self.namespaces.mount {
             // The pod's /etc/hosts, shared by its containers and kept up to date.
             pod.write_hosts(&self.hosts);
@@ -486,12 +509,13 @@ impl ContainerRuntime for ProcessRuntime {
             let var = format!(
                 "PODLIFE_VOLUME_{}",
                 volume
+                    .name
                     .to_uppercase()
                     .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
             );
             env.push((
                 var,
-                pod.dir.join("volumes").join(volume).display().to_string(),
+                self.volume_dir(&pod, &volume.name).display().to_string(),
             ));
         }
         env.extend(spec.env.iter().cloned());
