@@ -30,6 +30,7 @@ pub const FEATURE_KEYS: &[&str] = &[
     "services",
     "workloads",
     "images",
+    "inputs",
 ];
 
 /// The feature a key names.
@@ -63,6 +64,7 @@ pub const FEATURES: &[&str] = &[
     "Services: endpoints follow readiness; traffic, names and variables in pods",
     "Workload controllers: replacements, StatefulSet order, Jobs",
     "Images: built before they are needed, reported as Pulling/Pulled",
+    "Pod inputs: ConfigMaps, Secrets, downward API, claims",
 ];
 
 /// What a test found on one runtime.
