@@ -131,3 +131,26 @@ fn the_seed_replication_controller_makes_six_pods() {
     names.dedup();
     assert_eq!(names.len(), 6);
 }
+
+#[test]
+fn statefulset_claim_templates_become_each_pods_claim() {
+    let p = plan(&template(
+        "StatefulSet",
+        "apps/v1",
+        "  replicas: 2\n  serviceName: web\n  volumeClaimTemplates:\n  - metadata: {name: www}\n    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n",
+        "Always",
+    ));
+    for (pod, claim) in p.pods.iter().zip(["www-web-0", "www-web-1"]) {
+        let volumes = pod.pod.spec.as_ref().unwrap().volumes.clone().unwrap();
+        assert_eq!(volumes.len(), 1);
+        assert_eq!(volumes[0].name, "www");
+        assert_eq!(
+            volumes[0]
+                .persistent_volume_claim
+                .as_ref()
+                .unwrap()
+                .claim_name,
+            claim
+        );
+    }
+}

@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::DeploymentStrategy;
-use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaimVolumeSource, Pod, PodTemplateSpec, Service, Volume,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
@@ -298,6 +300,22 @@ pub fn expand(manifests: &[Manifest], rng: &mut fastrand::Rng) -> Plan {
                         rng,
                     );
                     if let Some(spec) = pod.pod.spec.as_mut() {
+                        // Each claim template is a volume of the pod, bound to the claim
+                        // `<template>-<pod>` (the controller's `updateStorage`), which the pod
+                        // recreated under its name finds again.
+                        for template in s.volume_claim_templates.iter().flatten() {
+                            let volume = template.metadata.name.clone().unwrap_or_default();
+                            let volumes = spec.volumes.get_or_insert_with(Vec::new);
+                            volumes.retain(|v| v.name != volume);
+                            volumes.push(Volume {
+                                name: volume.clone(),
+                                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                                    claim_name: format!("{volume}-{pod_name}"),
+                                    read_only: None,
+                                }),
+                                ..Volume::default()
+                            });
+                        }
                         spec.hostname = Some(pod_name);
                         spec.subdomain = s.service_name.clone();
                     }
