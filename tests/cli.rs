@@ -369,7 +369,13 @@ fn nothing_survives_a_killed_engine() {
                 cmdline.split(|b| *b == 0).any(|a| a == marker.as_bytes())
             })
     };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !ready.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the container never wrote {}",
+            ready.display()
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let sleeper = sleeper(&marker).expect("the background sleep runs");

@@ -97,6 +97,15 @@ impl PodDir {
     }
 }
 
+/// podlife's own source tree when it lies inside `/tmp` (a clone there): containers run its
+/// programs (the testapp) and tests hand them paths in it, so a container's private `/tmp`
+/// must not hide it.
+fn own_tree_in_tmp() -> Option<PathBuf> {
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR"));
+    (tree.join("Cargo.toml").is_file() && namespaces::in_private_tmp(tree))
+        .then(|| tree.to_path_buf())
+}
+
 /// One container instance.
 struct Proc {
     dir: PathBuf,
@@ -157,7 +166,7 @@ impl ProcessRuntime {
             next_container: AtomicU64::new(1),
             namespaces: Namespaces::detect(),
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
-            visible: Vec::new(),
+            visible: own_tree_in_tmp().into_iter().collect(),
             hosts: Hosts::new(),
             sandboxes: Arc::default(),
             containers: Mutex::new(HashMap::new()),
