@@ -403,8 +403,22 @@ fn selector_must_match_the_template() {
 
 #[test]
 fn kinds_and_api_versions() {
-    let found = findings("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
-    assert_eq!(found[0].4, "podlife does not run `ConfigMap` objects");
+    // A ConfigMap is an input to pods; a ServiceAccount is checked and noted, not run.
+    let report = analyze(Source::new(
+        "t.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    ));
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    assert_eq!(report.inputs.len(), 1);
+    let found = findings("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: s}\n");
+    assert_eq!(
+        (found[0].0, found[0].1.as_str(), found[0].4.as_str()),
+        (
+            Severity::Note,
+            "not-run",
+            "not run by podlife: ServiceAccount s"
+        )
+    );
     let report = analyze(Source::new(
         "t.yaml",
         "apiVersion: v1\nkind: pod\nmetadata: {name: c}\n",

@@ -233,8 +233,8 @@ fn update_strategy(kind: &str, path: &FieldPath, errors: &mut Vec<FieldError>) {
     );
 }
 
-/// `metadata`: name, namespace, labels, annotations.
-fn validate_meta(
+/// `metadata`: name (by `name_rule`, which differs per kind), namespace, labels, annotations.
+pub fn validate_meta(
     meta: &ObjectMeta,
     name_rule: fn(&str) -> Result<(), Vec<String>>,
     path: &FieldPath,
