@@ -14,6 +14,7 @@ pub mod field;
 pub mod hazards;
 pub mod kinds;
 pub mod load;
+pub mod newer;
 pub mod not_run;
 pub mod object;
 pub mod options;

@@ -10,9 +10,11 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use super::diagnostic::{Code, Diagnostic, Position};
 use super::field::FieldPath;
+use super::newer;
 use super::schema::{ObjectShape, Schema, Shape, ShapeId};
 use super::source::Source;
 use super::suggest::did_you_mean;
+use super::version::SCHEMA_VERSION;
 use super::yaml::{Entry, Node, Value};
 
 /// What strict checking found, and the JSON for the typed object.
@@ -301,7 +303,10 @@ impl Checker<'_> {
         let key = entry.key.as_str();
         let names = object.fields.iter().map(|f| f.name.as_str());
         let mut continue_as = None;
-        let help = if let Some(meant) =
+        let newer = newer::lookup(&object.name, key);
+        let help = if let Some(newer) = newer {
+            Some(newer.help())
+        } else if let Some(meant) =
             did_you_mean(key, names).filter(|m| !siblings.iter().any(|s| s.key == *m))
         {
             continue_as = object.field(meant).map(|f| f.shape);
@@ -352,12 +357,19 @@ impl Checker<'_> {
             Diagnostic::error(
                 Code::UnknownField,
                 format!(
-                    "unknown field `{key}` {}",
-                    describe_path(&path.field_path())
+                    "unknown field `{key}` {}{}",
+                    describe_path(&path.field_path()),
+                    newer.map_or(String::new(), |n| format!(" {}", n.note()))
                 ),
             )
             .at(entry.key_at)
-            .label(format!("not a field of {}", object.name))
+            .label(match newer {
+                Some(_) => format!(
+                    "not a field of {} in Kubernetes {SCHEMA_VERSION}",
+                    object.name
+                ),
+                None => format!("not a field of {}", object.name),
+            })
             .maybe_help(help),
         );
         continue_as
