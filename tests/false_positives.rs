@@ -140,7 +140,7 @@ spec:
 #[test]
 fn heredoc_in_a_list_item_is_yaml() {
     clean(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    args:\n    - cat << EOF > /tmp/x\n    - EOF\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    args:\n    - cat << EOF > /tmp/x\n      EOF\n",
         1,
     );
 }
