@@ -20,7 +20,8 @@ fn clean(yaml: &str, objects: usize) -> FileReport {
     report
 }
 
-/// 1. A StatefulSet's claim templates are volumes its pods get, so mounts may name them.
+/// Issue item 1: a StatefulSet's claim templates are volumes its pods get, so mounts may name
+/// them.
 #[test]
 fn statefulset_mounts_its_volume_claim_templates() {
     clean(
@@ -55,7 +56,7 @@ spec:
     );
 }
 
-/// 1b. … also when the template declares volumes of its own.
+/// Issue item 1b: … also when the template declares volumes of its own.
 #[test]
 fn statefulset_mounts_claim_templates_next_to_its_own_volumes() {
     clean(
@@ -96,8 +97,8 @@ spec:
     assert_eq!(codes, ["field-not-found"]);
 }
 
-/// 2. A here-document inside a container script (a YAML block scalar) is the script's, not a
-/// shell wrapper around the file.
+/// Issue item 2: a here-document inside a container script (a YAML block scalar) is the
+/// script's, not a shell wrapper around the file.
 #[test]
 fn heredoc_in_a_block_scalar_is_part_of_the_script() {
     clean(
@@ -136,7 +137,7 @@ spec:
     );
 }
 
-/// 2b. … and in a plain list item of a command (`- cat << EOF` is YAML, not shell).
+/// Issue item 2b: … and in a plain list item of a command (`- cat << EOF` is YAML, not shell).
 #[test]
 fn heredoc_in_a_list_item_is_yaml() {
     clean(
@@ -145,7 +146,7 @@ fn heredoc_in_a_list_item_is_yaml() {
     );
 }
 
-/// 3. go-yaml v2, which Kubernetes reads YAML with, accepts `\'` in double quotes.
+/// Issue item 3: go-yaml v2, which Kubernetes reads YAML with, accepts `\'` in double quotes.
 #[test]
 fn escaped_apostrophe_in_double_quotes() {
     let report = clean(
@@ -157,7 +158,7 @@ fn escaped_apostrophe_in_double_quotes() {
     assert_eq!(note, "it's \"here\" \\ now");
 }
 
-/// 4. Tabs are JSON whitespace; `json.dumps(indent="\t")` output is valid.
+/// Issue item 4: tabs are JSON whitespace; `json.dumps(indent="\t")` output is valid.
 #[test]
 fn tab_indented_json() {
     clean(
@@ -166,8 +167,8 @@ fn tab_indented_json() {
     );
 }
 
-/// 5. `securityContext.cgroupOptions` is not in the schema's release: the report says which
-/// release has it.
+/// Issue item 5: `securityContext.cgroupOptions` is not in the schema's release: the report
+/// says which release has it.
 #[test]
 fn cgroup_options_says_which_release_has_it() {
     let report = report(
