@@ -541,3 +541,32 @@ fn services() {
         ]
     );
 }
+
+#[test]
+fn pod_inputs_follow_their_api_rules() {
+    one(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  password: not base64!\n",
+        "field-invalid",
+        5,
+        "`data[password]` is not base64: Invalid symbol 32, offset 3.",
+    );
+    one(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: tls}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: x\n",
+        "field-required",
+        1,
+        "data[tls.key]: Required value",
+    );
+    one(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: x}\nbinaryData: {a: eA==}\n",
+        "field-invalid",
+        4,
+        "data[a]: Invalid value: \"a\": duplicate of key \"a\" present in `binaryData`",
+    );
+    one(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: Data_1}\nspec:\n  accessModes: [ReadWriteSometimes]\n  resources: {requests: {storage: 1Gi}}\n",
+        "field-not-supported",
+        5,
+        "spec.accessModes[0]: Unsupported value: \"ReadWriteSometimes\": supported values: \"ReadWriteOnce\", \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOncePod\"",
+    );
+    clean("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  password: cGFzcw==\n");
+}

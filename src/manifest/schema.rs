@@ -31,6 +31,8 @@ pub enum Shape {
     Map(ShapeId),
     Array(ShapeId),
     String,
+    /// Base64 text (`format: byte`): a Secret's `data`, a ConfigMap's `binaryData`.
+    Bytes,
     /// An integer of the given bit width (32 or 64).
     Integer(u8),
     Number,
@@ -228,6 +230,9 @@ impl Compiler<'_> {
             Some("array") => {
                 let items = schema.get("items").cloned().unwrap_or(Json::Null);
                 Shape::Array(self.inline(&items))
+            }
+            Some("string") if schema.get("format").and_then(Json::as_str) == Some("byte") => {
+                Shape::Bytes
             }
             Some("string") => Shape::String,
             Some("integer") => Shape::Integer(

@@ -6,6 +6,7 @@
 //! and values of the wrong type are left out of that JSON and missing required fields get an
 //! empty value, so the typed object can always be built and the API rules can still run.
 
+use k8s_openapi::ByteString;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::diagnostic::{Code, Diagnostic, Position};
@@ -177,6 +178,7 @@ impl Checker<'_> {
                     .collect(),
             )),
             (Shape::String, Value::Str(s)) => Some(Json::String(s.clone())),
+            (Shape::Bytes, Value::Str(s)) => self.base64(node, s, path),
             (Shape::Integer(bits), Value::Int(i)) => {
                 if *bits == 32 && i32::try_from(*i).is_err() {
                     self.report(
@@ -212,6 +214,30 @@ impl Checker<'_> {
             (Shape::Any, _) => Some(to_json(node)),
             (expected, _) => {
                 self.wrong_type(node, expected, path);
+                None
+            }
+        }
+    }
+
+    /// Base64 text, decoded as the API server decodes it (standard alphabet, padded).
+    fn base64(&mut self, node: &Node, text: &str, path: &Path<'_>) -> Option<Json> {
+        let json = Json::String(text.to_owned());
+        match serde_json::from_value::<ByteString>(json.clone()) {
+            Ok(_) => Some(json),
+            Err(e) => {
+                self.report(
+                    path,
+                    Diagnostic::error(
+                        Code::FieldInvalid,
+                        format!("`{path}` is not base64: {e}"),
+                    )
+                    .at(node.at)
+                    .label("not base64")
+                    .help(
+                        "encode the value (`printf %s 'value' | base64`), or put the plain text \
+                         in a Secret's `stringData` (a ConfigMap's `data`) instead",
+                    ),
+                );
                 None
             }
         }
@@ -379,14 +405,14 @@ impl Checker<'_> {
         let schema = self.schema;
         let raw = self.original(node);
         let (wanted, help) = match (expected, &node.value) {
-            (Shape::String, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => (
+            (Shape::String | Shape::Bytes, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => (
                 "a string".to_owned(),
                 Some(format!(
                     "quote it: \"{raw}\" (YAML reads {raw} unquoted as {})",
                     node.describe().split(' ').next().unwrap_or("a number")
                 )),
             ),
-            (Shape::String, Value::Seq(_) | Value::Map(_)) => (
+            (Shape::String | Shape::Bytes, Value::Seq(_) | Value::Map(_)) => (
                 "a string".to_owned(),
                 Some(if path.to_string().contains("annotations[") {
                     "annotation values are strings; write structured data as one quoted string (e.g. JSON)".to_owned()
@@ -461,7 +487,7 @@ impl Checker<'_> {
             ),
             Shape::Map(_) | Shape::Any => Json::Object(JsonMap::new()),
             Shape::Array(_) => Json::Array(Vec::new()),
-            Shape::String | Shape::Quantity => Json::String(String::new()),
+            Shape::String | Shape::Bytes | Shape::Quantity => Json::String(String::new()),
             Shape::Integer(_) | Shape::Number | Shape::IntOrString => Json::from(0),
             Shape::Boolean => Json::Bool(false),
         }
