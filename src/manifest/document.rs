@@ -276,17 +276,11 @@ fn check_api_version(
     let modern = kind.api_version();
     let field = prefix.child("apiVersion").to_string();
     let Some(entry) = entries.iter().find(|e| e.key == "apiVersion") else {
+        let help = format!("add `apiVersion: {modern}` (podlife checks this {kind} as {modern})");
         out.diagnostics.push(
-            Diagnostic::error(
-                Code::MissingApiVersion,
-                format!("the {kind} has no `apiVersion`"),
-            )
-            .at(kind_entry.map_or(node.at, |e| e.key_at))
-            .label("apiVersion missing")
-            .field(field)
-            .help(format!(
-                "add `apiVersion: {modern}` (podlife checks this {kind} as {modern})"
-            )),
+            kinds::missing_api_version(kind.as_str(), help)
+                .at(kind_entry.map_or(node.at, |e| e.key_at))
+                .field(field),
         );
         return (modern.to_owned(), None);
     };
@@ -298,7 +292,7 @@ fn check_api_version(
     }
     let mut defaulted = None;
     if let Some(removed) = removed::lookup(written, kind.as_str()) {
-        let mut d = not_run::removal(removed, kind.as_str(), options, Some(modern));
+        let mut d = removed.diagnostic(kind.as_str(), options, Some(modern));
         let mut copy = node.clone();
         if kind.defaults_selector(written) && default_selector(&mut copy) {
             defaulted = Some(copy);
@@ -311,14 +305,9 @@ fn check_api_version(
         out.diagnostics.push(d.at(entry.value.at).field(field));
     } else {
         out.diagnostics.push(
-            Diagnostic::error(
-                Code::UnknownApiVersion,
-                format!("`{written}` does not serve {kind}"),
-            )
-            .at(entry.value.at)
-            .label(format!("{kind} is {modern}"))
-            .field(field)
-            .help(format!("use `apiVersion: {modern}`")),
+            kinds::wrong_api_version(written, kind.as_str(), modern)
+                .at(entry.value.at)
+                .field(field),
         );
     }
     (written.to_owned(), defaulted)

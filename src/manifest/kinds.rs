@@ -3,6 +3,7 @@
 //! resource (noted, not checked), or a mistake.
 
 use super::catalog::{self, Served};
+use super::diagnostic::{Code, Diagnostic};
 use super::object::Kind;
 use super::removed::{self, Removed};
 
@@ -55,6 +56,26 @@ pub fn classify(api_version: Option<&str>, kind: &str) -> Role {
     } else {
         Role::WrongApiVersion { served_at }
     }
+}
+
+/// An object of `kind` without `apiVersion`; `help` says what to add.
+pub fn missing_api_version(kind: &str, help: String) -> Diagnostic {
+    Diagnostic::error(
+        Code::MissingApiVersion,
+        format!("the {kind} has no `apiVersion`"),
+    )
+    .label("apiVersion missing")
+    .help(help)
+}
+
+/// `written` does not serve `kind`, which `modern` does.
+pub fn wrong_api_version(written: &str, kind: &str, modern: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::UnknownApiVersion,
+        format!("`{written}` does not serve {kind}"),
+    )
+    .label(format!("{kind} is {modern}"))
+    .help(format!("use `apiVersion: {modern}`"))
 }
 
 #[cfg(test)]

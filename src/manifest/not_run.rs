@@ -11,13 +11,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::catalog::{self, Served};
-use super::diagnostic::{Code, Diagnostic, Position, Severity};
+use super::diagnostic::{Code, Diagnostic, Position};
 use super::document::{Interpreted, push_rule_errors};
 use super::field::FieldPath;
-use super::kinds::Role;
+use super::kinds::{self, Role};
 use super::object::{Kind, name_of, namespace_of};
 use super::options::Options;
-use super::removed::Removed;
 use super::schema::Schema;
 use super::source::Source;
 use super::strict;
@@ -77,7 +76,8 @@ pub fn check(other: &Other<'_>, role: Role, options: &Options, out: &mut Interpr
         Role::Custom => None,
         Role::Removed(removed) => {
             out.diagnostics.push(
-                removal(removed, kind, options, None)
+                removed
+                    .diagnostic(kind, options, None)
                     .at(api_at)
                     .field(api_field),
             );
@@ -92,28 +92,18 @@ pub fn check(other: &Other<'_>, role: Role, options: &Options, out: &mut Interpr
                 ),
             };
             out.diagnostics.push(
-                Diagnostic::error(
-                    Code::MissingApiVersion,
-                    format!("the {kind} has no `apiVersion`"),
-                )
-                .at(other.kind_entry.key_at)
-                .label("apiVersion missing")
-                .field(api_field)
-                .help(help),
+                kinds::missing_api_version(kind, help)
+                    .at(other.kind_entry.key_at)
+                    .field(api_field),
             );
             served_at.first().and_then(|v| catalog::lookup(v, kind))
         }
         Role::WrongApiVersion { served_at } => {
             let modern = served_at[0];
             out.diagnostics.push(
-                Diagnostic::error(
-                    Code::UnknownApiVersion,
-                    format!("`{written}` does not serve {kind}"),
-                )
-                .at(api_at)
-                .label(format!("{kind} is {modern}"))
-                .field(api_field)
-                .help(format!("use `apiVersion: {modern}`")),
+                kinds::wrong_api_version(written, kind, modern)
+                    .at(api_at)
+                    .field(api_field),
             );
             catalog::lookup(modern, kind)
         }
@@ -244,42 +234,4 @@ fn unknown_kind(other: &Other<'_>, written: &str) -> Diagnostic {
     .label("unknown kind")
     .field(other.prefix.child("kind").to_string())
     .help(help)
-}
-
-/// The finding for an apiVersion Kubernetes removed: a warning, or an error when the user's
-/// `--kubernetes-version` no longer serves it. `read_as` is the version podlife reads the
-/// object as, for kinds it runs.
-pub fn removal(
-    removed: &Removed,
-    kind: &str,
-    options: &Options,
-    read_as: Option<&str>,
-) -> Diagnostic {
-    let written = removed.api_version;
-    let release = removed.release;
-    let severity = removed.severity(options.kubernetes_version);
-    let instead = match removed.replacement {
-        Some(modern) => format!("use `apiVersion: {modern}`"),
-        None => format!("{kind} is gone from Kubernetes: remove it"),
-    };
-    let read = match read_as {
-        Some(modern) => format!("; podlife reads this {kind} as {modern}"),
-        None => String::new(),
-    };
-    let target = match (severity, options.kubernetes_version) {
-        (Severity::Error, Some(target)) => format!(", such as the --kubernetes-version {target}"),
-        _ => String::new(),
-    };
-    Diagnostic::new(
-        severity,
-        Code::Deprecated,
-        format!("`{written}` {kind} was removed in Kubernetes {release}"),
-    )
-    .label(match removed.replacement {
-        Some(modern) => format!("use {modern}"),
-        None => "no longer served".to_owned(),
-    })
-    .help(format!(
-        "{instead} (API servers of Kubernetes {release} and later reject this one{target}){read}"
-    ))
 }

@@ -5,7 +5,8 @@
 //! later rejects the object: a warning, or an error under `--kubernetes-version` at or above
 //! the removal. Source: the Kubernetes deprecated API migration guide.
 
-use super::diagnostic::Severity;
+use super::diagnostic::{Code, Diagnostic, Severity};
+use super::options::Options;
 use super::version::KubeVersion;
 
 /// One removed apiVersion of some kinds.
@@ -26,6 +27,41 @@ impl Removed {
             Some(target) if target >= self.release => Severity::Error,
             _ => Severity::Warning,
         }
+    }
+
+    /// The finding for an object of `kind` at this apiVersion: a warning, or an error when the
+    /// user's `--kubernetes-version` no longer serves it. `read_as` is the version podlife
+    /// reads the object as, for kinds it runs.
+    pub fn diagnostic(&self, kind: &str, options: &Options, read_as: Option<&str>) -> Diagnostic {
+        let written = self.api_version;
+        let release = self.release;
+        let severity = self.severity(options.kubernetes_version);
+        let instead = match self.replacement {
+            Some(modern) => format!("use `apiVersion: {modern}`"),
+            None => format!("{kind} is gone from Kubernetes: remove it"),
+        };
+        let read = match read_as {
+            Some(modern) => format!("; podlife reads this {kind} as {modern}"),
+            None => String::new(),
+        };
+        let target = match (severity, options.kubernetes_version) {
+            (Severity::Error, Some(target)) => {
+                format!(", such as the --kubernetes-version {target}")
+            }
+            _ => String::new(),
+        };
+        let label = match self.replacement {
+            Some(modern) => format!("use {modern}"),
+            None => "no longer served".to_owned(),
+        };
+        let rejected = format!("API servers of Kubernetes {release} and later reject this one");
+        Diagnostic::new(
+            severity,
+            Code::Deprecated,
+            format!("`{written}` {kind} was removed in Kubernetes {release}"),
+        )
+        .label(label)
+        .help(format!("{instead} ({rejected}{target}){read}"))
     }
 }
 
