@@ -178,6 +178,51 @@ fn quiet_prints_only_problems() {
 }
 
 #[test]
+fn a_bundle_lists_what_runs_what_pods_consume_and_what_is_not_run() {
+    podlife()
+        .args(["validate", "fixtures/corpus/gitops-server-bundle.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "✓ fixtures/corpus/gitops-server-bundle.yaml: valid\n    note: not run by podlife: ServiceAccount gitops-server (v1, fields checked)\n",
+        ))
+        .stdout(predicate::str::contains(
+            "    ConfigMap gitops-cm (v1): input to pods\n",
+        ))
+        .stdout(predicate::str::contains(
+            "    note: not run by podlife: Certificate api-tls").not())
+        .stdout(predicate::str::is_match(r"Deployment gitops-server \(apps/v1\) → pod gitops-server-").unwrap());
+    podlife()
+        .args(["validate", "fixtures/corpus/knative-service.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "note: not run by podlife: Service hello (serving.knative.dev/v1, not checked)",
+        ));
+}
+
+#[test]
+fn a_kubernetes_version_must_be_one() {
+    podlife()
+        .args(["validate", "--kubernetes-version", "latest", "fixtures/"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("write it as 1.29"));
+}
+
+#[test]
+fn run_starts_what_it_can_and_says_what_it_does_not_run() {
+    podlife()
+        .args(["run", "-", "--time-scale", "0.1"])
+        .write_stdin("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: runner}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: once}\nspec:\n  serviceAccountName: runner\n  restartPolicy: Never\n  containers:\n  - {name: c, image: busybox, command: [sh, -c, 'exit 0']}\n")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("not run by podlife: ServiceAccount runner\n"))
+        .stdout(predicate::str::contains("Status:       Succeeded"));
+}
+
+#[test]
 fn run_shows_the_lifecycle_and_ends_gracefully() {
     podlife()
         .args([

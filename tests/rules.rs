@@ -403,8 +403,22 @@ fn selector_must_match_the_template() {
 
 #[test]
 fn kinds_and_api_versions() {
-    let found = findings("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
-    assert_eq!(found[0].4, "podlife does not run `ConfigMap` objects");
+    // A ConfigMap is an input to pods; a ServiceAccount is checked and noted, not run.
+    let report = analyze(Source::new(
+        "t.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    ));
+    assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
+    assert_eq!(report.inputs.len(), 1);
+    let found = findings("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: s}\n");
+    assert_eq!(
+        (found[0].0, found[0].1.as_str(), found[0].4.as_str()),
+        (
+            Severity::Note,
+            "not-run",
+            "not run by podlife: ServiceAccount s"
+        )
+    );
     let report = analyze(Source::new(
         "t.yaml",
         "apiVersion: v1\nkind: pod\nmetadata: {name: c}\n",
@@ -526,4 +540,33 @@ fn services() {
             "spec.ports[1].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
         ]
     );
+}
+
+#[test]
+fn pod_inputs_follow_their_api_rules() {
+    one(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  password: not base64!\n",
+        "field-invalid",
+        5,
+        "`data[password]` is not base64: Invalid symbol 32, offset 3.",
+    );
+    one(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: tls}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: x\n",
+        "field-required",
+        1,
+        "data[tls.key]: Required value",
+    );
+    one(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: x}\nbinaryData: {a: eA==}\n",
+        "field-invalid",
+        4,
+        "data[a]: Invalid value: \"a\": duplicate of key \"a\" present in `binaryData`",
+    );
+    one(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: Data_1}\nspec:\n  accessModes: [ReadWriteSometimes]\n  resources: {requests: {storage: 1Gi}}\n",
+        "field-not-supported",
+        5,
+        "spec.accessModes[0]: Unsupported value: \"ReadWriteSometimes\": supported values: \"ReadWriteOnce\", \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOncePod\"",
+    );
+    clean("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  password: cGFzcw==\n");
 }

@@ -1,5 +1,6 @@
 //! The `podlife` command line: one module per subcommand.
 
+pub mod checks;
 pub mod images;
 pub mod monitor;
 pub mod run;

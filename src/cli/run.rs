@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
 
+use super::checks::CheckArgs;
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
 use crate::engine::{Engine, Observation, Record, What, timeline};
 use crate::manifest::expand::{self, Plan, PodPlan};
@@ -22,7 +23,8 @@ use crate::time::TimeScale;
 /// Run the pods of Kubernetes manifests with the kubelet's lifecycle semantics and show, live,
 /// what happens and when: container starts, hooks, probe results, signals, restarts.
 ///
-/// The manifests are validated first (nothing starts if one is invalid). The run ends when every
+/// The manifests are validated first (nothing starts if one is invalid); objects of kinds podlife
+/// does not run (a bundle's ServiceAccount, Role, Ingress, …) are listed as not run. The run ends when every
 /// pod has finished by itself, after --for, or on Ctrl-C: pods are then deleted gracefully
 /// (preStop, stop signal, SIGKILL after the grace period); a second Ctrl-C kills at once.
 #[derive(Debug, Args)]
@@ -37,6 +39,9 @@ pub struct RunArgs {
     /// Also read the subdirectories of directories.
     #[arg(short = 'R', long)]
     pub recursive: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 
     /// Where containers run.
     #[arg(long, value_enum, default_value_t = RuntimeChoice::Process)]
@@ -95,7 +100,7 @@ pub enum RunOutput {
 }
 
 pub fn run(args: &RunArgs) -> i32 {
-    let reports = load_inputs(&args.inputs, args.recursive);
+    let reports = load_inputs(&args.inputs, args.recursive, &args.checks.options());
     if !reports.iter().all(FileReport::is_valid) {
         let style = TextStyle {
             color: args.color.enabled(),
@@ -109,6 +114,10 @@ pub fn run(args: &RunArgs) -> i32 {
         }
         eprintln!("podlife: invalid manifests, nothing was started (see `podlife validate`)");
         return EXIT_INVALID;
+    }
+    // A bundle's ServiceAccounts, Roles, Ingresses, …: run what can run, say what is skipped.
+    for not_run in reports.iter().flat_map(|r| &r.not_run) {
+        eprintln!("{not_run}");
     }
     let manifests: Vec<Manifest> = reports.iter().flat_map(|r| r.manifests.clone()).collect();
     let plan = expand::expand(&manifests, &mut fastrand::Rng::new());

@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use super::checks::CheckArgs;
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
 use crate::manifest::expand::{self, Plan};
 use crate::manifest::render::{self, TextStyle};
-use crate::manifest::{Diagnostic, FileReport, Manifest, load_inputs};
+use crate::manifest::{Diagnostic, FileReport, Manifest, Severity, load_inputs};
 
 /// Check manifests as strictly as `kubectl apply --validate=strict` and the API server's
 /// validation of lifecycle fields, and show the pods they would run.
@@ -18,9 +19,14 @@ use crate::manifest::{Diagnostic, FileReport, Manifest, load_inputs};
 /// a suggestion: unknown fields (`prestop` → did you mean `preStop`?), wrong types, missing
 /// fields, probe and hook rules, and copy-paste hazards such as full-width colons (`：`),
 /// typographic quotes (`“cp”`), tabs and `......` elision lines. Nothing is started.
+///
+/// A bundle may hold kinds podlife does not run (ServiceAccount, Role, Ingress, CRDs and custom
+/// resources): they are checked against their schema where Kubernetes has one and listed as not
+/// run, without making the file invalid (unless --strict-kinds). ConfigMaps, Secrets and
+/// PersistentVolumeClaims are read as inputs to the pods.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  podlife validate fixtures/\n  podlife validate -o json pod.yaml\n  kubectl get pod web -o yaml | podlife validate -\n\nExit status: 0 all valid (warnings allowed), 1 an input is invalid or unreadable, 2 usage error."
+    after_help = "Examples:\n  podlife validate fixtures/\n  podlife validate -o json pod.yaml\n  podlife validate --kubernetes-version 1.29 bundle.yaml\n  kubectl get pod web -o yaml | podlife validate -\n\nExit status: 0 all valid (warnings allowed), 1 an input is invalid or unreadable, 2 usage error."
 )]
 pub struct ValidateArgs {
     /// Manifest files, directories (their .yaml, .yml and .json files), or - for stdin.
@@ -30,6 +36,9 @@ pub struct ValidateArgs {
     /// Also read the subdirectories of directories.
     #[arg(short = 'R', long)]
     pub recursive: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
@@ -54,7 +63,7 @@ pub enum Output {
 }
 
 pub fn run(args: &ValidateArgs) -> i32 {
-    let reports = load_inputs(&args.inputs, args.recursive);
+    let reports = load_inputs(&args.inputs, args.recursive, &args.checks.options());
     let manifests: Vec<Manifest> = reports.iter().flat_map(|r| r.manifests.clone()).collect();
     let plan = expand::expand(&manifests, &mut fastrand::Rng::new());
     let out = match args.output {
@@ -76,7 +85,12 @@ fn text(reports: &[FileReport], plan: &Plan, args: &ValidateArgs) -> String {
     };
     let mut out = String::new();
     for report in reports {
-        for diagnostic in &report.diagnostics {
+        // Notes are not problems: the listing of the file shows them.
+        for diagnostic in report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity != Severity::Note)
+        {
             out.push_str(&render::render(&report.source, diagnostic, style));
             out.push('\n');
         }
@@ -142,6 +156,10 @@ struct ObjectSummary {
     #[serde(rename = "apiVersion")]
     api_version: String,
     line: usize,
+    role: Role,
+    /// For objects not run: whether their fields were checked against a Kubernetes schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checked: Option<bool>,
     /// Pods it expands to (workloads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pods: Option<Vec<String>>,
@@ -150,13 +168,37 @@ struct ObjectSummary {
     selector: Option<BTreeMap<String, String>>,
 }
 
+/// What podlife does with an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Role {
+    /// Runs it (a workload's pods, a Service's endpoints).
+    Run,
+    /// Pods consume it (ConfigMap, Secret, PersistentVolumeClaim).
+    PodInput,
+    /// Only checks it: against its schema, or not at all (a custom resource).
+    NotRun,
+}
+
 impl ObjectSummary {
     fn summary(&self) -> String {
         let head = format!("{} {} ({})", self.kind, self.name, self.api_version);
-        match (&self.pods, &self.selector) {
-            (Some(pods), _) if pods.len() == 1 => format!("{head} → pod {}", pods[0]),
-            (Some(pods), _) => format!("{head} → {} pods: {}", pods.len(), pods.join(", ")),
-            (None, Some(selector)) => {
+        match (&self.role, &self.pods, &self.selector) {
+            (Role::PodInput, _, _) => format!("{head}: input to pods"),
+            (Role::NotRun, _, _) => format!(
+                "note: not run by podlife: {} {} ({}, {})",
+                self.kind,
+                self.name,
+                self.api_version,
+                if self.checked == Some(true) {
+                    "fields checked"
+                } else {
+                    "not checked"
+                }
+            ),
+            (_, Some(pods), _) if pods.len() == 1 => format!("{head} → pod {}", pods[0]),
+            (_, Some(pods), _) => format!("{head} → {} pods: {}", pods.len(), pods.join(", ")),
+            (_, None, Some(selector)) => {
                 let s: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("{head} → selects {}", s.join(","))
             }
@@ -165,46 +207,76 @@ impl ObjectSummary {
     }
 }
 
+/// Every object of `report`, in the order of the file.
 fn objects(report: &FileReport, plan: &Plan) -> Vec<ObjectSummary> {
-    report
+    let mut objects: Vec<ObjectSummary> = report
         .manifests
         .iter()
-        .map(|m| {
-            let kind = m.object.kind();
-            let same_origin = |o: &crate::manifest::Origin| {
-                std::sync::Arc::ptr_eq(&o.source, &m.origin.source)
-                    && o.document == m.origin.document
-                    && o.prefix == m.origin.prefix
-            };
-            let pods = kind.is_workload().then(|| {
-                plan.pods
-                    .iter()
-                    .filter(|p| same_origin(&p.origin))
-                    .map(|p| p.name().to_owned())
-                    .collect()
-            });
-            let selector = plan
-                .services
-                .iter()
-                .find(|s| same_origin(&s.origin))
-                .map(|s| {
-                    s.service
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.selector.clone())
-                        .unwrap_or_default()
-                });
-            ObjectSummary {
-                kind: kind.to_string(),
-                name: m.object.name().to_owned(),
-                namespace: m.object.namespace().to_owned(),
-                api_version: m.origin.api_version.clone(),
-                line: m.origin.at.line,
-                pods,
-                selector,
-            }
-        })
-        .collect()
+        .map(|m| run_summary(m, plan))
+        .collect();
+    objects.extend(report.inputs.iter().map(|m| ObjectSummary {
+        kind: m.object.kind().to_string(),
+        name: m.object.name().to_owned(),
+        namespace: m.object.namespace().to_owned(),
+        api_version: m.origin.api_version.clone(),
+        line: m.origin.at.line,
+        role: Role::PodInput,
+        checked: None,
+        pods: None,
+        selector: None,
+    }));
+    objects.extend(report.not_run.iter().map(|n| ObjectSummary {
+        kind: n.kind.clone(),
+        name: n.name.clone(),
+        namespace: n.namespace.clone(),
+        api_version: n.api_version.clone(),
+        line: n.at.line,
+        role: Role::NotRun,
+        checked: Some(n.checked),
+        pods: None,
+        selector: None,
+    }));
+    objects.sort_by_key(|o| o.line);
+    objects
+}
+
+/// An object podlife runs, with its pods or the labels it selects.
+fn run_summary(m: &Manifest, plan: &Plan) -> ObjectSummary {
+    let kind = m.object.kind();
+    let same_origin = |o: &crate::manifest::Origin| {
+        std::sync::Arc::ptr_eq(&o.source, &m.origin.source)
+            && o.document == m.origin.document
+            && o.prefix == m.origin.prefix
+    };
+    let pods = kind.is_workload().then(|| {
+        plan.pods
+            .iter()
+            .filter(|p| same_origin(&p.origin))
+            .map(|p| p.name().to_owned())
+            .collect()
+    });
+    let selector = plan
+        .services
+        .iter()
+        .find(|s| same_origin(&s.origin))
+        .map(|s| {
+            s.service
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.clone())
+                .unwrap_or_default()
+        });
+    ObjectSummary {
+        kind: kind.to_string(),
+        name: m.object.name().to_owned(),
+        namespace: m.object.namespace().to_owned(),
+        api_version: m.origin.api_version.clone(),
+        line: m.origin.at.line,
+        role: Role::Run,
+        checked: None,
+        pods,
+        selector,
+    }
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub enum Severity {
     Error,
     Warning,
+    /// Not a problem: something the user should know (an object podlife does not run).
+    Note,
 }
 
 /// A stable identifier per kind of finding, for `--output json` consumers and for tests.
@@ -49,8 +51,12 @@ pub enum Code {
     MissingKind,
     /// A document without `apiVersion`.
     MissingApiVersion,
-    /// A kind podlife does not run.
+    /// A kind podlife does not run, under `--strict-kinds`.
     UnsupportedKind,
+    /// A kind the apiVersion's API group does not serve (`kind: Deploymnet`).
+    UnknownKind,
+    /// An object podlife reads but does not run (a note).
+    NotRun,
     /// An apiVersion that does not serve the kind.
     UnknownApiVersion,
     /// A construct Kubernetes removed (an old apiVersion, the init-containers annotation).
@@ -100,6 +106,8 @@ impl Code {
             Code::MissingKind => "missing-kind",
             Code::MissingApiVersion => "missing-api-version",
             Code::UnsupportedKind => "unsupported-kind",
+            Code::UnknownKind => "unknown-kind",
+            Code::NotRun => "not-run",
             Code::UnknownApiVersion => "unknown-api-version",
             Code::Deprecated => "deprecated",
             Code::Empty => "empty",
@@ -190,6 +198,10 @@ impl Diagnostic {
 
     pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, code, message)
+    }
+
+    pub fn note(code: Code, message: impl Into<String>) -> Self {
+        Self::new(Severity::Note, code, message)
     }
 
     pub fn at(mut self, at: Position) -> Self {

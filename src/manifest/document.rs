@@ -7,18 +7,22 @@ use serde::de::DeserializeOwned;
 
 use super::diagnostic::{Code, Diagnostic, Position};
 use super::field::FieldPath;
-use super::object::{Kind, Object};
+use super::kinds::{self, Role};
+use super::not_run::{self, NotRun, Other};
+use super::object::{Input, Kind, Object};
+use super::options::Options;
+use super::removed;
 use super::schema::{Schema, ShapeId};
 use super::source::Source;
 use super::strict::{self, Checked};
-use super::suggest::did_you_mean;
 use super::validate::{self, FieldError, Fragment};
 use super::yaml::{Entry, Node, Value};
 
-/// A valid-enough object and where it came from.
+/// A valid-enough object and where it came from: an [`Object`] podlife runs, or an [`Input`]
+/// that pods consume.
 #[derive(Debug, Clone)]
-pub struct Manifest {
-    pub object: Object,
+pub struct Manifest<O = Object> {
+    pub object: O,
     pub origin: Origin,
 }
 
@@ -54,11 +58,13 @@ impl Origin {
 #[derive(Debug, Default)]
 pub struct Interpreted {
     pub manifests: Vec<Manifest>,
+    pub inputs: Vec<Manifest<Input>>,
+    pub not_run: Vec<NotRun>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Checks document number `index` of `source` and reads its objects.
-pub fn interpret(source: &Arc<Source>, node: Node, index: usize) -> Interpreted {
+pub fn interpret(source: &Arc<Source>, node: Node, index: usize, options: &Options) -> Interpreted {
     let tree = Arc::new(node);
     let mut out = Interpreted::default();
     let list_kind = tree
@@ -94,10 +100,18 @@ pub fn interpret(source: &Arc<Source>, node: Node, index: usize) -> Interpreted 
                         .field(prefix.to_string()),
                     );
                 }
-                object(source, &tree, item, prefix, index, &mut out);
+                object(source, &tree, item, prefix, index, options, &mut out);
             }
         }
-        _ => object(source, &tree, &tree, FieldPath::root(), index, &mut out),
+        _ => object(
+            source,
+            &tree,
+            &tree,
+            FieldPath::root(),
+            index,
+            options,
+            &mut out,
+        ),
     }
     out
 }
@@ -109,6 +123,7 @@ fn object(
     node: &Node,
     prefix: FieldPath,
     index: usize,
+    options: &Options,
     out: &mut Interpreted,
 ) {
     let Value::Map(entries) = &node.value else {
@@ -154,31 +169,29 @@ fn object(
                 );
                 return;
             };
-            match Kind::from_name(name) {
-                Some(kind) => kind,
-                None => {
-                    let supported: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                    let mut help = format!("podlife runs {}", supported.join(", "));
-                    if let Some(meant) = did_you_mean(name, supported.iter().copied()) {
-                        help = format!("did you mean `{meant}`? {help}");
-                    }
-                    out.diagnostics.push(
-                        Diagnostic::error(
-                            Code::UnsupportedKind,
-                            format!("podlife does not run `{name}` objects"),
-                        )
-                        .at(value.at)
-                        .label("unsupported kind")
-                        .field(prefix.child("kind").to_string())
-                        .help(help),
-                    );
-                    return;
+            let api_version = node.get("apiVersion").and_then(Node::as_str);
+            match kinds::classify(api_version, name) {
+                Role::Podlife(kind) => kind,
+                role => {
+                    let Some(kind_entry) = kind_entry else {
+                        return;
+                    };
+                    let other = Other {
+                        source,
+                        node,
+                        prefix: &prefix,
+                        kind: name,
+                        kind_entry,
+                        api_version,
+                    };
+                    return not_run::check(&other, role, options, out);
                 }
             }
         }
     };
 
-    let (api_version, defaulted) = check_api_version(node, entries, kind, kind_entry, &prefix, out);
+    let (api_version, defaulted) =
+        check_api_version(node, entries, kind, kind_entry, &prefix, options, out);
     let node = defaulted.as_ref().unwrap_or(node);
     legacy_annotations(node, kind, &prefix, out);
 
@@ -191,30 +204,39 @@ fn object(
     out.diagnostics.extend(diagnostics);
     json["apiVersion"] = kind.api_version().into();
     json["kind"] = kind.as_str().into();
-    let object = match Object::from_json(kind, json) {
-        Ok(object) => object,
-        Err(e) => {
-            out.diagnostics.push(
-                Diagnostic::error(Code::WrongType, format!("cannot read this {kind}: {e}"))
-                    .at(node.at),
-            );
-            return;
-        }
+    let origin = Origin {
+        source: source.clone(),
+        document: index,
+        at: tree_at(tree, &prefix),
+        api_version,
+        tree: tree.clone(),
+        prefix: prefix.clone(),
     };
-    let rules = validate::validate_object(&object);
-    push_rule_errors(rules, &error_paths, node, &prefix, out);
-    let tree = tree.clone();
-    out.manifests.push(Manifest {
-        origin: Origin {
-            source: source.clone(),
-            document: index,
-            at: tree_at(&tree, &prefix),
-            api_version,
-            tree,
-            prefix,
-        },
-        object,
-    });
+    let unreadable = |e: serde_json::Error| {
+        Diagnostic::error(Code::WrongType, format!("cannot read this {kind}: {e}")).at(node.at)
+    };
+    if kind.is_pod_input() {
+        match Input::from_json(kind, json) {
+            Ok(input) => {
+                let rules = validate::validate_input(&input);
+                push_rule_errors(rules, &error_paths, node, &prefix, out);
+                out.inputs.push(Manifest {
+                    object: input,
+                    origin,
+                });
+            }
+            Err(e) => out.diagnostics.push(unreadable(e)),
+        }
+        return;
+    }
+    match Object::from_json(kind, json) {
+        Ok(object) => {
+            let rules = validate::validate_object(&object);
+            push_rule_errors(rules, &error_paths, node, &prefix, out);
+            out.manifests.push(Manifest { object, origin });
+        }
+        Err(e) => out.diagnostics.push(unreadable(e)),
+    }
 }
 
 fn tree_at(tree: &Node, prefix: &FieldPath) -> Position {
@@ -222,7 +244,7 @@ fn tree_at(tree: &Node, prefix: &FieldPath) -> Position {
 }
 
 /// Rule findings, minus those on a path the schema already reported.
-fn push_rule_errors(
+pub(crate) fn push_rule_errors(
     rules: Vec<FieldError>,
     error_paths: &[FieldPath],
     node: &Node,
@@ -248,22 +270,17 @@ fn check_api_version(
     kind: Kind,
     kind_entry: Option<&Entry>,
     prefix: &FieldPath,
+    options: &Options,
     out: &mut Interpreted,
 ) -> (String, Option<Node>) {
     let modern = kind.api_version();
     let field = prefix.child("apiVersion").to_string();
     let Some(entry) = entries.iter().find(|e| e.key == "apiVersion") else {
+        let help = format!("add `apiVersion: {modern}` (podlife checks this {kind} as {modern})");
         out.diagnostics.push(
-            Diagnostic::error(
-                Code::MissingApiVersion,
-                format!("the {kind} has no `apiVersion`"),
-            )
-            .at(kind_entry.map_or(node.at, |e| e.key_at))
-            .label("apiVersion missing")
-            .field(field)
-            .help(format!(
-                "add `apiVersion: {modern}` (podlife checks this {kind} as {modern})"
-            )),
+            kinds::missing_api_version(kind.as_str(), help)
+                .at(kind_entry.map_or(node.at, |e| e.key_at))
+                .field(field),
         );
         return (modern.to_owned(), None);
     };
@@ -274,40 +291,23 @@ fn check_api_version(
         return (written.to_owned(), None);
     }
     let mut defaulted = None;
-    if let Some((_, removed)) = kind
-        .legacy_api_versions()
-        .iter()
-        .find(|(v, _)| *v == written)
-    {
-        let mut help = format!("use `apiVersion: {modern}`; podlife reads this {kind} as {modern}");
+    if let Some(removed) = removed::lookup(written, kind.as_str()) {
+        let mut d = removed.diagnostic(kind.as_str(), options, Some(modern));
         let mut copy = node.clone();
         if kind.defaults_selector(written) && default_selector(&mut copy) {
             defaulted = Some(copy);
-            help.push_str(
-                ", with `spec.selector` defaulted from the template's labels as this old version \
-                 did (apps/v1 requires it to be written)",
-            );
+            let help = d.help.take().unwrap_or_default();
+            d = d.help(format!(
+                "{help}, with `spec.selector` defaulted from the template's labels as this old \
+                 version did (apps/v1 requires it to be written)"
+            ));
         }
-        out.diagnostics.push(
-            Diagnostic::warning(
-                Code::Deprecated,
-                format!("`{written}` {kind} was removed in Kubernetes {removed}"),
-            )
-            .at(entry.value.at)
-            .label(format!("use {modern}"))
-            .field(field)
-            .help(help),
-        );
+        out.diagnostics.push(d.at(entry.value.at).field(field));
     } else {
         out.diagnostics.push(
-            Diagnostic::error(
-                Code::UnknownApiVersion,
-                format!("`{written}` does not serve {kind}"),
-            )
-            .at(entry.value.at)
-            .label(format!("{kind} is {modern}"))
-            .field(field)
-            .help(format!("use `apiVersion: {modern}`")),
+            kinds::wrong_api_version(written, kind.as_str(), modern)
+                .at(entry.value.at)
+                .field(field),
         );
     }
     (written.to_owned(), defaulted)
@@ -483,7 +483,7 @@ fn fragment(source: &Arc<Source>, node: &Node, index: usize, out: &mut Interpret
         .filter(|(known, _)| *known > 0 && known * 2 >= keys.len())
         .max_by_key(|(known, c)| (*known, std::cmp::Reverse(c.0)));
     let Some((_, &(what, shape, wrap))) = best else {
-        let supported: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let supported: Vec<&str> = Kind::RUN.iter().map(|k| k.as_str()).collect();
         out.diagnostics.push(
             Diagnostic::error(Code::MissingKind, format!("document {index} has no `kind`"))
                 .at(node.at)

@@ -9,6 +9,7 @@
 use super::diagnostic::{Code, Diagnostic, Position};
 use super::repair::{LineShifts, Repaired};
 use super::source::Source;
+use super::yaml;
 
 /// Scans `source` for hazards; returns the findings and a copy with each hazard fixed.
 pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
@@ -17,12 +18,18 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
     let mut shifts = LineShifts::default();
     let mut out = Output(String::with_capacity(source.text().len()));
 
-    let wrapper = ShellWrapper::detect(&lines);
+    let wrapper = ShellWrapper::detect(&lines, source.text());
     if let Some(wrapper) = &wrapper {
         diagnostics.extend(wrapper.diagnostics(&lines));
     }
     let unit = indentation_unit(&lines);
-    let mut lexer = Lexer::default();
+    let fresh = Lexer {
+        json: is_json(source.text()),
+        apostrophe: apostrophe_placeholder(source.text()),
+        ..Lexer::default()
+    };
+    let mut lexer = fresh.clone();
+    let mut apostrophes = false;
 
     for (index, raw) in lines.iter().enumerate() {
         let number = index + 1;
@@ -34,7 +41,7 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
             && let Some(replacement) = wrapper.replacement(index)
         {
             out.line(index, replacement);
-            lexer = Lexer::default();
+            lexer = fresh.clone();
             continue;
         }
         if lexer.in_block_scalar(line) {
@@ -46,10 +53,11 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
         {
             diagnostics.push(d);
             out.line(index, "");
-            lexer = Lexer::default();
+            lexer = fresh.clone();
             continue;
         }
         let (fixed, shift) = lexer.scan_line(line, number, unit, &mut diagnostics);
+        apostrophes |= lexer.replaced_apostrophe;
         if shift != 0 {
             shifts.add(number, shift);
         }
@@ -62,13 +70,43 @@ pub fn scan(source: &Source) -> (Vec<Diagnostic>, Repaired) {
         }
     }
 
+    let apostrophe = fresh
+        .apostrophe
+        .filter(|_| apostrophes)
+        .map(|(_, decoded)| decoded);
     (
         diagnostics,
         Repaired {
             text: out.0,
             shifts,
+            apostrophe,
         },
     )
+}
+
+/// Whether kubectl reads `text` as JSON: its first non-blank character is `{`. In JSON, tabs
+/// are whitespace like spaces (RFC 8259), not a hazard.
+fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// Kubernetes' YAML reader (go-yaml v2) accepts `\'` in double-quoted scalars, which YAML 1.2
+/// and so podlife's parser reject. Such an escape is rewritten, keeping every column, to an
+/// escape the file does not otherwise use; the parser's decoded character for it is turned back
+/// into `'` (see [`Repaired::apostrophe`]). Returns the escape letter and what it decodes to.
+fn apostrophe_placeholder(text: &str) -> Option<(char, char)> {
+    if !text.contains("\\'") {
+        return None;
+    }
+    [
+        ('0', '\0'),
+        ('a', '\u{7}'),
+        ('b', '\u{8}'),
+        ('v', '\u{b}'),
+        ('e', '\u{1b}'),
+    ]
+    .into_iter()
+    .find(|(letter, decoded)| !text.contains(&format!("\\{letter}")) && !text.contains(*decoded))
 }
 
 /// The repaired text, built line by line.
@@ -194,8 +232,14 @@ fn indentation_unit(lines: &[&str]) -> usize {
 }
 
 /// Quote, flow and block-scalar state carried from line to line.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Lexer {
+    /// The input is JSON: tabs are whitespace.
+    json: bool,
+    /// The escape that stands in for `\'`, and its decoded character.
+    apostrophe: Option<(char, char)>,
+    /// Whether a `\'` was rewritten.
+    replaced_apostrophe: bool,
     in_double: bool,
     in_single: bool,
     flow_depth: usize,
@@ -249,7 +293,10 @@ impl Lexer {
             let mut reported_space = false;
             for i in 0..indent_end {
                 let c = chars[i];
-                if c == '\t' {
+                if c == '\t' && self.json {
+                    // JSON whitespace: a space in the same column for the parser.
+                    fix(&mut fixed, &chars, i, ' ');
+                } else if c == '\t' {
                     if tabs == 0 {
                         diagnostics.push(
                             Diagnostic::error(Code::TabIndentation, "tab character in indentation")
@@ -282,6 +329,12 @@ impl Lexer {
             let next_is_space = next.is_none_or(|n| n == ' ' || n == '\t' || is_unicode_space(n));
             if self.in_double {
                 if c == '\\' {
+                    if next == Some('\'')
+                        && let Some((letter, _)) = self.apostrophe
+                    {
+                        fix(&mut fixed, &chars, i + 1, letter);
+                        self.replaced_apostrophe = true;
+                    }
                     i += 2;
                     continue;
                 }
@@ -524,11 +577,21 @@ struct Heredoc {
 }
 
 impl ShellWrapper {
-    fn detect(lines: &[&str]) -> Option<Self> {
+    /// The here-documents and shell lines around a manifest, if `text` has any.
+    ///
+    /// A script in a YAML scalar may hold here-documents too (`- |` then `cat << 'EOF' > f`):
+    /// a file that YAML reads whole is not wrapped, and lines inside scalars never open a
+    /// here-document, so the check never makes a valid document invalid.
+    fn detect(lines: &[&str], text: &str) -> Option<Self> {
+        if !lines.iter().any(|l| heredoc_opener(l).is_some()) || yaml::parses(text) {
+            return None;
+        }
+        let in_scalar = scalar_lines(lines);
         let mut heredocs = Vec::new();
         let mut i = 0;
         while i < lines.len() {
-            if let Some((word, target)) = heredoc_opener(lines[i])
+            if !in_scalar[i]
+                && let Some((word, target)) = heredoc_opener(lines[i])
                 && let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].trim() == word)
             {
                 heredocs.push(Heredoc {
@@ -611,14 +674,36 @@ impl ShellWrapper {
     }
 }
 
+/// Which lines are inside a YAML scalar: a block scalar's content, or the continuation of a
+/// quoted one.
+fn scalar_lines(lines: &[&str]) -> Vec<bool> {
+    let mut lexer = Lexer::default();
+    let mut ignored = Vec::new();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if lexer.in_block_scalar(line) {
+                return true;
+            }
+            let quoted = lexer.in_quotes();
+            lexer.scan_line(line, index + 1, 2, &mut ignored);
+            quoted
+        })
+        .collect()
+}
+
 /// `cat << EOF > file.yaml`, `kubectl apply -f - <<'EOF'`, `tee x.yaml <<-END`: the word and
-/// the target file, if the line opens a here-document.
+/// the target file, if the line opens a here-document. A command starts with a letter, so a
+/// list item (`- cat << EOF`) is YAML, not shell.
 fn heredoc_opener(line: &str) -> Option<(String, Option<String>)> {
     let line = line.trim();
     let first = line.split_whitespace().next()?;
-    if !first
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    if !first.starts_with(|c: char| c.is_ascii_lowercase())
+        || !first
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     {
         return None;
     }
@@ -745,6 +830,34 @@ mod tests {
     }
 
     #[test]
+    fn heredoc_in_a_scalar_is_no_wrapper_even_in_a_broken_file() {
+        // The tab makes the file fail to parse; the script's here-document is still YAML.
+        let text = "args:\n- |\n  cat << 'EOF' > /x\n  a\n  EOF\nnext: 1\n\tbad: 2\n";
+        let (d, fixed) = run(text);
+        assert_eq!(codes(&d), vec![(Code::TabIndentation, 7, 1)]);
+        assert!(fixed.contains("cat << 'EOF' > /x"));
+    }
+
+    #[test]
+    fn json_may_indent_with_tabs() {
+        let (d, fixed) = run("{\n\t\"a\": {\n\t\t\"b\": 1\n\t}\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(fixed, "{\n \"a\": {\n  \"b\": 1\n }\n}\n");
+    }
+
+    #[test]
+    fn escaped_apostrophe_keeps_columns() {
+        let source = Source::new("t", "a: \"it\\'s\"\nb: 'c\\'\n");
+        let (d, r) = scan(&source);
+        assert!(d.is_empty(), "{d:?}");
+        // Only inside double quotes; single quotes keep backslashes as text.
+        assert_eq!(r.text, "a: \"it\\0s\"\nb: 'c\\'\n");
+        assert_eq!(r.apostrophe, Some('\0'));
+        let (_, r) = scan(&Source::new("t", "a: \"\\0 and \\'\"\n"));
+        assert_eq!(r.text, "a: \"\\0 and \\a\"\n");
+    }
+
+    #[test]
     fn heredoc_opener_forms() {
         assert_eq!(
             heredoc_opener("kubectl apply -f - <<'EOF'"),
@@ -755,6 +868,7 @@ mod tests {
             Some(("END".into(), Some("x.yaml".into())))
         );
         assert_eq!(heredoc_opener("key: <<EOF"), None);
+        assert_eq!(heredoc_opener("- cat << EOF > x"), None);
         assert_eq!(heredoc_opener("cat << EOF trailing"), None);
     }
 

@@ -7,6 +7,9 @@ use std::sync::Arc;
 use super::diagnostic::{Code, Diagnostic, Position, Severity};
 use super::document::{self, Manifest};
 use super::hazards;
+use super::not_run::NotRun;
+use super::object::Input;
+use super::options::Options;
 use super::source::Source;
 use super::yaml;
 
@@ -19,7 +22,12 @@ pub const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;
 pub struct FileReport {
     pub source: Arc<Source>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The objects podlife runs.
     pub manifests: Vec<Manifest>,
+    /// The objects pods consume (ConfigMaps, Secrets, PersistentVolumeClaims).
+    pub inputs: Vec<Manifest<Input>>,
+    /// The objects podlife only checks (each also has a `not-run` note).
+    pub not_run: Vec<NotRun>,
 }
 
 impl FileReport {
@@ -45,11 +53,11 @@ impl FileReport {
 
 /// Loads each argument: a file, a directory (its `.yaml`, `.yml` and `.json` files, like
 /// `kubectl apply -f DIR`; with `recursive`, also those of its subdirectories) or `-` for stdin.
-pub fn load_inputs(inputs: &[String], recursive: bool) -> Vec<FileReport> {
+pub fn load_inputs(inputs: &[String], recursive: bool, options: &Options) -> Vec<FileReport> {
     let mut reports = Vec::new();
     for input in inputs {
         if input == "-" {
-            reports.push(load_reader("<stdin>", std::io::stdin().lock()));
+            reports.push(read("<stdin>", std::io::stdin().lock(), options));
             continue;
         }
         let path = Path::new(input);
@@ -66,9 +74,9 @@ pub fn load_inputs(inputs: &[String], recursive: bool) -> Vec<FileReport> {
                     .help("pass manifest files, or use --recursive for subdirectories"),
                 ));
             }
-            reports.extend(files.iter().map(|f| load_file(f)));
+            reports.extend(files.iter().map(|f| load_file_with(f, options)));
         } else {
-            reports.push(load_file(path));
+            reports.push(load_file_with(path, options));
         }
     }
     reports
@@ -95,11 +103,16 @@ fn collect_manifest_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Loads one file.
+/// Loads one file, with the default [`Options`].
 pub fn load_file(path: &Path) -> FileReport {
+    load_file_with(path, &Options::default())
+}
+
+/// Loads one file.
+pub fn load_file_with(path: &Path, options: &Options) -> FileReport {
     let name = path.display().to_string();
     match std::fs::File::open(path) {
-        Ok(file) => load_reader(&name, file),
+        Ok(file) => read(&name, file, options),
         Err(e) => unreadable(
             &name,
             Diagnostic::error(Code::Io, format!("cannot read {name}: {e}"))
@@ -110,6 +123,10 @@ pub fn load_file(path: &Path) -> FileReport {
 
 /// Loads an input from `reader`, refusing more than [`MAX_INPUT_BYTES`] without reading it all.
 pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
+    read(name, reader, &Options::default())
+}
+
+fn read(name: &str, reader: impl Read, options: &Options) -> FileReport {
     let mut bytes = Vec::new();
     if let Err(e) = reader.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes) {
         return unreadable(
@@ -132,7 +149,7 @@ pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
         bytes.drain(..3);
     }
     match String::from_utf8(bytes) {
-        Ok(text) => analyze(Source::new(name, text)),
+        Ok(text) => analyze_with(Source::new(name, text), options),
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -148,6 +165,8 @@ pub fn load_reader(name: &str, reader: impl Read) -> FileReport {
                     .help("save the manifest as UTF-8"),
                 ],
                 manifests: Vec::new(),
+                inputs: Vec::new(),
+                not_run: Vec::new(),
                 source,
             }
         }
@@ -159,6 +178,8 @@ fn unreadable(name: &str, diagnostic: Diagnostic) -> FileReport {
         source: Source::new(name, ""),
         diagnostics: vec![diagnostic],
         manifests: Vec::new(),
+        inputs: Vec::new(),
+        not_run: Vec::new(),
     }
 }
 
@@ -166,32 +187,39 @@ fn unreadable(name: &str, diagnostic: Diagnostic) -> FileReport {
 /// checks (tens of KiB per level in debug builds), up to [`yaml::MAX_DEPTH`] levels.
 const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
 
+/// Runs every check on `source` with the default [`Options`].
+pub fn analyze(source: Arc<Source>) -> FileReport {
+    analyze_with(source, &Options::default())
+}
+
 /// Runs every check on `source`: hazards, YAML, schema, API rules.
 ///
 /// The work runs on a thread of its own with a stack sized for the deepest document accepted,
 /// so the caller's stack (a 2 MiB test or tokio worker thread) does not matter.
-pub fn analyze(source: Arc<Source>) -> FileReport {
+pub fn analyze_with(source: Arc<Source>, options: &Options) -> FileReport {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("podlife-analyze".into())
             .stack_size(ANALYSIS_STACK)
-            .spawn_scoped(scope, || analyze_here(source))
+            .spawn_scoped(scope, || analyze_here(source, options))
             .expect("spawning the analysis thread")
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
-fn analyze_here(source: Arc<Source>) -> FileReport {
+fn analyze_here(source: Arc<Source>, options: &Options) -> FileReport {
     let (mut diagnostics, mut repaired) = hazards::scan(&source);
     let parsed = yaml::parse_stream(&mut repaired);
     diagnostics.extend(parsed.diagnostics);
-    let mut manifests = Vec::new();
+    let (mut manifests, mut inputs, mut not_run) = (Vec::new(), Vec::new(), Vec::new());
     let documents = parsed.documents.len();
     for (i, node) in parsed.documents.into_iter().enumerate() {
-        let interpreted = document::interpret(&source, node, i + 1);
+        let interpreted = document::interpret(&source, node, i + 1, options);
         diagnostics.extend(interpreted.diagnostics);
         manifests.extend(interpreted.manifests);
+        inputs.extend(interpreted.inputs);
+        not_run.extend(interpreted.not_run);
     }
     if documents == 0 && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
@@ -208,5 +236,7 @@ fn analyze_here(source: Arc<Source>) -> FileReport {
         source,
         diagnostics,
         manifests,
+        inputs,
+        not_run,
     }
 }

@@ -1,14 +1,16 @@
-//! The kinds podlife runs, and a typed object of any of them.
+//! The kinds podlife runs or feeds to pods, and a typed object of any of them.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Pod, ReplicationController, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Pod, ReplicationController, Secret, Service,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::schema::{Schema, ShapeId};
 
-/// A kind of object podlife understands.
+/// A kind of object podlife understands: one it runs, or one that pods consume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Kind {
     Pod,
@@ -19,10 +21,14 @@ pub enum Kind {
     DaemonSet,
     Job,
     Service,
+    ConfigMap,
+    Secret,
+    PersistentVolumeClaim,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    /// The kinds podlife runs.
+    pub const RUN: [Kind; 8] = [
         Kind::Pod,
         Kind::Deployment,
         Kind::ReplicaSet,
@@ -31,6 +37,23 @@ impl Kind {
         Kind::DaemonSet,
         Kind::Job,
         Kind::Service,
+    ];
+
+    /// The kinds pods consume (volumes, environment), read as typed [`Input`]s.
+    pub const INPUTS: [Kind; 3] = [Kind::ConfigMap, Kind::Secret, Kind::PersistentVolumeClaim];
+
+    pub const ALL: [Kind; 11] = [
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::ReplicationController,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::Job,
+        Kind::Service,
+        Kind::ConfigMap,
+        Kind::Secret,
+        Kind::PersistentVolumeClaim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +66,9 @@ impl Kind {
             Kind::DaemonSet => "DaemonSet",
             Kind::Job => "Job",
             Kind::Service => "Service",
+            Kind::ConfigMap => "ConfigMap",
+            Kind::Secret => "Secret",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
         }
     }
 
@@ -53,26 +79,14 @@ impl Kind {
     /// The apiVersion that serves this kind today.
     pub fn api_version(self) -> &'static str {
         match self {
-            Kind::Pod | Kind::ReplicationController | Kind::Service => "v1",
+            Kind::Pod
+            | Kind::ReplicationController
+            | Kind::Service
+            | Kind::ConfigMap
+            | Kind::Secret
+            | Kind::PersistentVolumeClaim => "v1",
             Kind::Deployment | Kind::ReplicaSet | Kind::StatefulSet | Kind::DaemonSet => "apps/v1",
             Kind::Job => "batch/v1",
-        }
-    }
-
-    /// Old apiVersions that real manifests still use, and the Kubernetes release that removed
-    /// them. podlife reads them as the current version, with a warning.
-    pub fn legacy_api_versions(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Kind::Deployment => &[
-                ("extensions/v1beta1", "1.16"),
-                ("apps/v1beta1", "1.16"),
-                ("apps/v1beta2", "1.16"),
-            ],
-            Kind::ReplicaSet | Kind::DaemonSet => {
-                &[("extensions/v1beta1", "1.16"), ("apps/v1beta2", "1.16")]
-            }
-            Kind::StatefulSet => &[("apps/v1beta1", "1.16"), ("apps/v1beta2", "1.16")],
-            _ => &[],
         }
     }
 
@@ -82,9 +96,14 @@ impl Kind {
         matches!(api_version, "extensions/v1beta1" | "apps/v1beta1")
     }
 
-    /// Whether this kind makes pods (everything but Service).
+    /// Whether this kind makes pods (everything but Service and the pod inputs).
     pub fn is_workload(self) -> bool {
-        self != Kind::Service
+        self != Kind::Service && !self.is_pod_input()
+    }
+
+    /// Whether pods consume objects of this kind (ConfigMap, Secret, PersistentVolumeClaim).
+    pub fn is_pod_input(self) -> bool {
+        Kind::INPUTS.contains(&self)
     }
 
     /// The schema of this kind.
@@ -99,6 +118,9 @@ impl Kind {
             Kind::DaemonSet => schema.of::<DaemonSet>(),
             Kind::Job => schema.of::<Job>(),
             Kind::Service => schema.of::<Service>(),
+            Kind::ConfigMap => schema.of::<ConfigMap>(),
+            Kind::Secret => schema.of::<Secret>(),
+            Kind::PersistentVolumeClaim => schema.of::<PersistentVolumeClaim>(),
         }
     }
 }
@@ -109,7 +131,7 @@ impl std::fmt::Display for Kind {
     }
 }
 
-/// A typed Kubernetes object of a supported kind.
+/// A typed Kubernetes object of a kind podlife runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Pod(Box<Pod>),
@@ -123,7 +145,8 @@ pub enum Object {
 }
 
 impl Object {
-    /// Reads `json` (already checked against the schema) as an object of `kind`.
+    /// Reads `json` (already checked against the schema) as an object of `kind`, one of
+    /// [`Kind::RUN`].
     pub fn from_json(kind: Kind, json: serde_json::Value) -> Result<Object, serde_json::Error> {
         use serde_json::from_value as read;
         Ok(match kind {
@@ -135,6 +158,11 @@ impl Object {
             Kind::DaemonSet => Object::DaemonSet(read(json)?),
             Kind::Job => Object::Job(read(json)?),
             Kind::Service => Object::Service(read(json)?),
+            Kind::ConfigMap | Kind::Secret | Kind::PersistentVolumeClaim => {
+                return Err(serde::de::Error::custom(format!(
+                    "a {kind} is an input, not run"
+                )));
+            }
         })
     }
 
@@ -166,15 +194,75 @@ impl Object {
 
     /// `metadata.name`, or `generateName` when only that is set.
     pub fn name(&self) -> &str {
-        let meta = self.metadata();
-        meta.name
-            .as_deref()
-            .or(meta.generate_name.as_deref())
-            .unwrap_or("")
+        name_of(self.metadata())
     }
 
     /// `metadata.namespace`, or `default`.
     pub fn namespace(&self) -> &str {
-        self.metadata().namespace.as_deref().unwrap_or("default")
+        namespace_of(self.metadata())
+    }
+}
+
+/// `metadata.name`, or `generateName` when only that is set.
+pub fn name_of(meta: &ObjectMeta) -> &str {
+    meta.name
+        .as_deref()
+        .or(meta.generate_name.as_deref())
+        .unwrap_or("")
+}
+
+/// `metadata.namespace`, or `default`.
+pub fn namespace_of(meta: &ObjectMeta) -> &str {
+    meta.namespace.as_deref().unwrap_or("default")
+}
+
+/// A typed object that pods consume: mounted as a volume, read into environment variables, or
+/// claimed as storage. Kept apart from [`Object`] because it runs nothing itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    ConfigMap(Box<ConfigMap>),
+    Secret(Box<Secret>),
+    PersistentVolumeClaim(Box<PersistentVolumeClaim>),
+}
+
+impl Input {
+    /// Reads `json` (already checked against the schema) as an input of `kind`, one of
+    /// [`Kind::INPUTS`].
+    pub fn from_json(kind: Kind, json: serde_json::Value) -> Result<Input, serde_json::Error> {
+        use serde_json::from_value as read;
+        Ok(match kind {
+            Kind::ConfigMap => Input::ConfigMap(read(json)?),
+            Kind::Secret => Input::Secret(read(json)?),
+            Kind::PersistentVolumeClaim => Input::PersistentVolumeClaim(read(json)?),
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "a {kind} is not an input"
+                )));
+            }
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Input::ConfigMap(_) => Kind::ConfigMap,
+            Input::Secret(_) => Kind::Secret,
+            Input::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Input::ConfigMap(o) => &o.metadata,
+            Input::Secret(o) => &o.metadata,
+            Input::PersistentVolumeClaim(o) => &o.metadata,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        name_of(self.metadata())
+    }
+
+    pub fn namespace(&self) -> &str {
+        namespace_of(self.metadata())
     }
 }

@@ -41,6 +41,7 @@ pub fn render(source: &Arc<Source>, diagnostic: &Diagnostic, style: TextStyle) -
     // Spell the severity out: a glyph alone does not tell errors from warnings without colour.
     theme.characters.error = "error:".into();
     theme.characters.warning = "warning:".into();
+    theme.characters.advice = "note:".into();
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false);
@@ -131,6 +132,7 @@ impl miette::Diagnostic for Report<'_> {
         Some(match self.diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         })
     }
 

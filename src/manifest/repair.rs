@@ -33,6 +33,9 @@ impl LineShifts {
 pub struct Repaired {
     pub text: String,
     pub shifts: LineShifts,
+    /// The character that stands for `'` in double-quoted scalars, where the text had go-yaml's
+    /// `\'` escape (rewritten to an escape of the same length that YAML 1.2 knows).
+    pub apostrophe: Option<char>,
 }
 
 impl Repaired {

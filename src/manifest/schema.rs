@@ -1,4 +1,4 @@
-//! The Kubernetes OpenAPI schema of the supported kinds, compiled once for strict checking.
+//! The Kubernetes OpenAPI schema of every served kind, compiled once for strict checking.
 //!
 //! The schema is not hand-written: it is what k8s-openapi publishes through `schemars` for the
 //! Kubernetes version it is generated from, so field names, types and required fields follow
@@ -15,6 +15,8 @@ use k8s_openapi::api::core::v1::{
     ReplicationController, Service,
 };
 use schemars::JsonSchema;
+
+use super::catalog::{self, Served};
 use serde_json::Value as Json;
 
 /// Index of a [`Shape`] in the [`Schema`].
@@ -29,6 +31,8 @@ pub enum Shape {
     Map(ShapeId),
     Array(ShapeId),
     String,
+    /// Base64 text (`format: byte`): a Secret's `data`, a ConfigMap's `binaryData`.
+    Bytes,
     /// An integer of the given bit width (32 or 64).
     Integer(u8),
     Number,
@@ -96,6 +100,11 @@ impl Schema {
         self.by_name[T::schema_name().as_ref()]
     }
 
+    /// The shape of a kind of the [`catalog`].
+    pub fn of_served(&self, served: &Served) -> ShapeId {
+        self.by_name[(served.schema_name)().as_ref()]
+    }
+
     /// The object shape reached through `id`, looking through arrays (`containers` → Container).
     pub fn element_object(&self, id: ShapeId) -> Option<&ObjectShape> {
         match &self.shapes[id] {
@@ -122,6 +131,10 @@ impl Schema {
         generator.subschema_for::<Probe>();
         generator.subschema_for::<Lifecycle>();
         generator.subschema_for::<LifecycleHandler>();
+        // Every other served kind, so that objects podlife does not run are checked too.
+        for served in catalog::all() {
+            (served.register)(&mut generator);
+        }
         let definitions = generator.take_definitions(false);
         let mut compiler = Compiler {
             definitions: &definitions,
@@ -217,6 +230,9 @@ impl Compiler<'_> {
             Some("array") => {
                 let items = schema.get("items").cloned().unwrap_or(Json::Null);
                 Shape::Array(self.inline(&items))
+            }
+            Some("string") if schema.get("format").and_then(Json::as_str) == Some("byte") => {
+                Shape::Bytes
             }
             Some("string") => Shape::String,
             Some("integer") => Shape::Integer(

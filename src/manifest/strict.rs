@@ -6,13 +6,16 @@
 //! and values of the wrong type are left out of that JSON and missing required fields get an
 //! empty value, so the typed object can always be built and the API rules can still run.
 
+use k8s_openapi::ByteString;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::diagnostic::{Code, Diagnostic, Position};
 use super::field::FieldPath;
+use super::newer;
 use super::schema::{ObjectShape, Schema, Shape, ShapeId};
 use super::source::Source;
 use super::suggest::did_you_mean;
+use super::version::SCHEMA_VERSION;
 use super::yaml::{Entry, Node, Value};
 
 /// What strict checking found, and the JSON for the typed object.
@@ -175,6 +178,7 @@ impl Checker<'_> {
                     .collect(),
             )),
             (Shape::String, Value::Str(s)) => Some(Json::String(s.clone())),
+            (Shape::Bytes, Value::Str(s)) => self.base64(node, s, path),
             (Shape::Integer(bits), Value::Int(i)) => {
                 if *bits == 32 && i32::try_from(*i).is_err() {
                     self.report(
@@ -210,6 +214,30 @@ impl Checker<'_> {
             (Shape::Any, _) => Some(to_json(node)),
             (expected, _) => {
                 self.wrong_type(node, expected, path);
+                None
+            }
+        }
+    }
+
+    /// Base64 text, decoded as the API server decodes it (standard alphabet, padded).
+    fn base64(&mut self, node: &Node, text: &str, path: &Path<'_>) -> Option<Json> {
+        let json = Json::String(text.to_owned());
+        match serde_json::from_value::<ByteString>(json.clone()) {
+            Ok(_) => Some(json),
+            Err(e) => {
+                self.report(
+                    path,
+                    Diagnostic::error(
+                        Code::FieldInvalid,
+                        format!("`{path}` is not base64: {e}"),
+                    )
+                    .at(node.at)
+                    .label("not base64")
+                    .help(
+                        "encode the value (`printf %s 'value' | base64`), or put the plain text \
+                         in a Secret's `stringData` (a ConfigMap's `data`) instead",
+                    ),
+                );
                 None
             }
         }
@@ -301,7 +329,10 @@ impl Checker<'_> {
         let key = entry.key.as_str();
         let names = object.fields.iter().map(|f| f.name.as_str());
         let mut continue_as = None;
-        let help = if let Some(meant) =
+        let newer = newer::lookup(&object.name, key);
+        let help = if let Some(newer) = newer {
+            Some(newer.help())
+        } else if let Some(meant) =
             did_you_mean(key, names).filter(|m| !siblings.iter().any(|s| s.key == *m))
         {
             continue_as = object.field(meant).map(|f| f.shape);
@@ -352,12 +383,19 @@ impl Checker<'_> {
             Diagnostic::error(
                 Code::UnknownField,
                 format!(
-                    "unknown field `{key}` {}",
-                    describe_path(&path.field_path())
+                    "unknown field `{key}` {}{}",
+                    describe_path(&path.field_path()),
+                    newer.map_or(String::new(), |n| format!(" {}", n.note()))
                 ),
             )
             .at(entry.key_at)
-            .label(format!("not a field of {}", object.name))
+            .label(match newer {
+                Some(_) => format!(
+                    "not a field of {} in Kubernetes {SCHEMA_VERSION}",
+                    object.name
+                ),
+                None => format!("not a field of {}", object.name),
+            })
             .maybe_help(help),
         );
         continue_as
@@ -367,14 +405,14 @@ impl Checker<'_> {
         let schema = self.schema;
         let raw = self.original(node);
         let (wanted, help) = match (expected, &node.value) {
-            (Shape::String, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => (
+            (Shape::String | Shape::Bytes, Value::Int(_) | Value::Float(_) | Value::Bool(_)) => (
                 "a string".to_owned(),
                 Some(format!(
                     "quote it: \"{raw}\" (YAML reads {raw} unquoted as {})",
                     node.describe().split(' ').next().unwrap_or("a number")
                 )),
             ),
-            (Shape::String, Value::Seq(_) | Value::Map(_)) => (
+            (Shape::String | Shape::Bytes, Value::Seq(_) | Value::Map(_)) => (
                 "a string".to_owned(),
                 Some(if path.to_string().contains("annotations[") {
                     "annotation values are strings; write structured data as one quoted string (e.g. JSON)".to_owned()
@@ -449,7 +487,7 @@ impl Checker<'_> {
             ),
             Shape::Map(_) | Shape::Any => Json::Object(JsonMap::new()),
             Shape::Array(_) => Json::Array(Vec::new()),
-            Shape::String | Shape::Quantity => Json::String(String::new()),
+            Shape::String | Shape::Bytes | Shape::Quantity => Json::String(String::new()),
             Shape::Integer(_) | Shape::Number | Shape::IntOrString => Json::from(0),
             Shape::Boolean => Json::Bool(false),
         }

@@ -108,7 +108,7 @@ pub fn parse_stream(repaired: &mut Repaired) -> Parsed {
         let mut repairs = 0;
         loop {
             let text = chunk_text(&repaired.text, &starts, &chunk);
-            match parse_chunk(text, chunk.start, &repaired.shifts) {
+            match parse_chunk(text, chunk.start, &repaired.shifts, repaired.apostrophe) {
                 Ok(documents) => {
                     parsed
                         .documents
@@ -157,6 +157,11 @@ fn chunk_text<'t>(text: &'t str, starts: &[usize], chunk: &std::ops::Range<usize
         .get(chunk.end)
         .map_or(text.len(), |&e| e.saturating_sub(1));
     &text[start..end.max(start)]
+}
+
+/// Whether `text` is well-formed YAML as it stands (no repairs).
+pub fn parses(text: &str) -> bool {
+    Parser::new_from_str_with_options(text, parser_options()).all(|item| item.is_ok())
 }
 
 /// Line ranges of the documents of a stream: a `---` line starts one, a `...` line ends one.
@@ -350,6 +355,8 @@ struct Builder<'a> {
     /// Lines before the chunk.
     offset: usize,
     shifts: &'a LineShifts,
+    /// What `\'` was rewritten to in double-quoted scalars (see [`Repaired::apostrophe`]).
+    apostrophe: Option<char>,
     stack: Vec<Frame>,
     /// Anchored nodes and their sizes, by anchor id.
     anchors: HashMap<usize, (Node, usize)>,
@@ -358,10 +365,16 @@ struct Builder<'a> {
 }
 
 /// Parses one chunk (one document, usually) into nodes positioned in the original text.
-fn parse_chunk(text: &str, offset: usize, shifts: &LineShifts) -> Result<Vec<Node>, ParseError> {
+fn parse_chunk(
+    text: &str,
+    offset: usize,
+    shifts: &LineShifts,
+    apostrophe: Option<char>,
+) -> Result<Vec<Node>, ParseError> {
     let mut builder = Builder {
         offset,
         shifts,
+        apostrophe,
         stack: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
@@ -388,8 +401,14 @@ impl Builder<'_> {
 
     fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), ParseError> {
         match event {
-            Event::Scalar(value, style, anchor, tag) => {
+            Event::Scalar(mut value, style, anchor, tag) => {
                 let at = self.position(span);
+                if let Some(stand_in) = self.apostrophe
+                    && style == ScalarStyle::DoubleQuoted
+                    && value.contains(stand_in)
+                {
+                    value = value.replace(stand_in, "'").into();
+                }
                 if let Some(Frame::Map {
                     key: key @ None, ..
                 }) = self.stack.last_mut()
@@ -655,7 +674,7 @@ mod tests {
     fn parse(text: &str) -> Parsed {
         let mut repaired = Repaired {
             text: text.to_owned(),
-            shifts: LineShifts::default(),
+            ..Repaired::default()
         };
         parse_stream(&mut repaired)
     }

@@ -6,13 +6,15 @@
 //! stricter than the API server (a named probe port the container does not declare), or only
 //! warns where the kubelet would silently apply a default, the rule says so in its text.
 
+mod input;
 mod names;
 mod pod;
 mod probe;
 mod workload;
 
+pub use input::validate_input;
 pub use names::{is_dns1123_label, is_dns1123_subdomain, is_valid_port_name};
-pub use workload::validate_object;
+pub use workload::{validate_meta, validate_object};
 
 use k8s_openapi::api::core::v1::{Container, Lifecycle, PodSpec, PodTemplateSpec, Probe};
 

@@ -169,9 +169,57 @@ pub fn is_http_header_name(s: &str) -> Result<(), Vec<String>> {
     }
 }
 
+/// ConfigMap and Secret keys (`IsConfigMapKey`): file names a volume can hold.
+pub fn is_config_map_key(s: &str) -> Result<(), Vec<String>> {
+    let mut errs = Vec::new();
+    if s.len() > 253 {
+        errs.push("must be no more than 253 characters".to_owned());
+    }
+    let key_char = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+    if s.is_empty() || !s.bytes().all(key_char) {
+        errs.push(
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. \
+             'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is \
+             '[-._a-zA-Z0-9]+')"
+                .to_owned(),
+        );
+    }
+    match s {
+        "." => errs.push("must not be '.'".to_owned()),
+        ".." => errs.push("must not be '..'".to_owned()),
+        _ if s.starts_with("..") => errs.push("must not start with '..'".to_owned()),
+        _ => {}
+    }
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+/// Names that are one path segment (`IsValidPathSegmentName`): PersistentVolumeClaims.
+pub fn is_path_segment_name(s: &str) -> Result<(), Vec<String>> {
+    let mut errs = Vec::new();
+    if s == "." || s == ".." {
+        errs.push(format!("may not be '{s}'"));
+    }
+    for c in ['/', '%'] {
+        if s.contains(c) {
+            errs.push(format!("may not contain '{c}'"));
+        }
+    }
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_keys_and_path_segments() {
+        assert!(is_config_map_key("app.properties").is_ok());
+        assert!(is_config_map_key(".dockerconfigjson").is_ok());
+        assert!(is_config_map_key("a/b").is_err());
+        assert!(is_config_map_key("..data").is_err());
+        assert!(is_path_segment_name("Data_1").is_ok());
+        assert!(is_path_segment_name("a/b").is_err());
+    }
 
     #[test]
     fn labels_and_subdomains() {

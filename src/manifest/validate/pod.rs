@@ -64,6 +64,17 @@ impl ContainerContext {
 }
 
 pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<FieldError>) {
+    validate_pod_spec_with(spec, path, &[], errors);
+}
+
+/// A pod spec whose pods also get the volumes `added` by their controller (a StatefulSet's
+/// `volumeClaimTemplates`), which volume mounts may name.
+pub fn validate_pod_spec_with(
+    spec: &PodSpec,
+    path: &FieldPath,
+    added: &[String],
+    errors: &mut Vec<FieldError>,
+) {
     one_of(
         spec.restart_policy.as_deref(),
         path.child("restartPolicy"),
@@ -92,7 +103,14 @@ pub fn validate_pod_spec(spec: &PodSpec, path: &FieldPath, errors: &mut Vec<Fiel
             errors,
         );
     }
-    let volumes = validate_volumes(spec.volumes.as_deref().unwrap_or(&[]), path, errors);
+    let mut volumes = validate_volumes(spec.volumes.as_deref().unwrap_or(&[]), path, errors);
+    volumes.extend(
+        added
+            .iter()
+            .filter(|a| !volumes.contains(a))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
 
     if spec.containers.is_empty() {
         errors.push(

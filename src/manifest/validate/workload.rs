@@ -11,7 +11,7 @@ use super::names::{
     is_dns1035_label, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
     is_valid_label_value, is_valid_port_name,
 };
-use super::pod::validate_pod_spec;
+use super::pod::{validate_pod_spec, validate_pod_spec_with};
 use super::{ErrorKind, FieldError, PROTOCOLS, one_of, port_number};
 use crate::manifest::field::FieldPath;
 use crate::manifest::object::Object;
@@ -35,7 +35,19 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
     );
     match object {
         Object::Pod(pod) => match &pod.spec {
-            Some(s) => validate_pod_spec(s, &spec, &mut errors),
+            Some(s) => {
+                // `ValidatePodCreate`: ephemeral containers are added to running pods only.
+                if s.ephemeral_containers
+                    .as_ref()
+                    .is_some_and(|e| !e.is_empty())
+                {
+                    errors.push(
+                        FieldError::forbidden(spec.child("ephemeralContainers"), "cannot be set on create")
+                            .help("ephemeral containers join a running pod (`kubectl debug`); move them to `containers` or drop them"),
+                    );
+                }
+                validate_pod_spec(s, &spec, &mut errors)
+            }
             None => errors.push(FieldError::required(spec, "")),
         },
         Object::Deployment(d) => {
@@ -140,10 +152,19 @@ pub fn validate_object(object: &Object) -> Vec<FieldError> {
                 update_strategy(kind, &spec.child("updateStrategy"), &mut errors);
             }
             apps_selector(&s.selector, &s.template, "statefulset", &spec, &mut errors);
-            template(
+            // The controller adds a volume per claim template to each pod, so mounts may name
+            // them (`ValidatePodTemplateSpecForStatefulSet` leaves template volumes alone).
+            let claims: Vec<String> = s
+                .volume_claim_templates
+                .iter()
+                .flatten()
+                .filter_map(|c| c.metadata.name.clone())
+                .collect();
+            template_with(
                 &s.template,
                 &spec.child("template"),
                 &["Always"],
+                &claims,
                 &mut errors,
             );
         }
@@ -233,8 +254,8 @@ fn update_strategy(kind: &str, path: &FieldPath, errors: &mut Vec<FieldError>) {
     );
 }
 
-/// `metadata`: name, namespace, labels, annotations.
-fn validate_meta(
+/// `metadata`: name (by `name_rule`, which differs per kind), namespace, labels, annotations.
+pub fn validate_meta(
     meta: &ObjectMeta,
     name_rule: fn(&str) -> Result<(), Vec<String>>,
     path: &FieldPath,
@@ -381,6 +402,28 @@ fn template(
     restart_policies: &[&'static str],
     errors: &mut Vec<FieldError>,
 ) {
+    if let Some(spec) = &template.spec
+        && spec
+            .ephemeral_containers
+            .as_ref()
+            .is_some_and(|e| !e.is_empty())
+    {
+        errors.push(FieldError::forbidden(
+            path.child("spec").child("ephemeralContainers"),
+            "ephemeral containers not allowed in pod template",
+        ));
+    }
+    template_with(template, path, restart_policies, &[], errors);
+}
+
+/// [`template`] for pods that also get volumes from their controller.
+fn template_with(
+    template: &PodTemplateSpec,
+    path: &FieldPath,
+    restart_policies: &[&'static str],
+    added_volumes: &[String],
+    errors: &mut Vec<FieldError>,
+) {
     if let Some(meta) = &template.metadata
         && let Some(labels) = &meta.labels
     {
@@ -402,7 +445,7 @@ fn template(
         }
         errors.push(e);
     }
-    validate_pod_spec(spec, &spec_path, errors);
+    validate_pod_spec_with(spec, &spec_path, added_volumes, errors);
 }
 
 fn validate_service(service: &Service, spec_path: &FieldPath, errors: &mut Vec<FieldError>) {
