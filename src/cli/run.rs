@@ -120,7 +120,8 @@ pub fn run(args: &RunArgs) -> i32 {
         eprintln!("{not_run}");
     }
     let manifests: Vec<Manifest> = reports.iter().flat_map(|r| r.manifests.clone()).collect();
-    let plan = expand::expand(&manifests, &mut fastrand::Rng::new());
+    let inputs: Vec<_> = reports.iter().flat_map(|r| r.inputs.clone()).collect();
+    let plan = expand::expand(&manifests, &mut fastrand::Rng::new()).with_inputs(&inputs);
     if plan.pods.is_empty() {
         eprintln!("podlife: the manifests hold no pods to run");
         return EXIT_INVALID;

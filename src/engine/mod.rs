@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
 use crate::manifest::expand::{Plan, WorkloadPlan};
+use crate::manifest::object::Input;
 use crate::probe::hosts::Hosts;
 use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
@@ -255,12 +256,25 @@ impl Engine {
             .add_secret(secret);
     }
 
-    /// Runs what a plan asks for, as `kubectl apply` would: Services first (pods find them in
-    /// their environment), then bare pods, then each workload's controller with its first pods
+    /// Makes a pod input available: a ConfigMap or Secret to pods' environment and volumes.
+    /// A claim needs nothing until a pod mounts it: its storage is made then.
+    pub fn apply_input(&self, input: &Input) {
+        match input {
+            Input::ConfigMap(map) => self.apply_config_map(map),
+            Input::Secret(secret) => self.apply_secret(secret),
+            Input::PersistentVolumeClaim(_) => {}
+        }
+    }
+
+    /// Runs what a plan asks for, as `kubectl apply` would: its pod inputs and Services first
+    /// (pods find them in their environment and volumes), then bare pods, then each workload's controller with its first pods
     /// (a workload applied before gets the new plan: scaling, a rollout). Returns what could
     /// not be applied; the rest is applied anyway.
     pub async fn apply_plan(&self, plan: &Plan) -> Vec<String> {
         let mut errors = Vec::new();
+        for input in &plan.inputs {
+            self.apply_input(input);
+        }
         for service in &plan.services {
             if let Err(e) = self.apply_service(service.service.clone()).await {
                 errors.push(e);

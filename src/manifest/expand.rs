@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use super::document::{Manifest, Origin};
-use super::object::{Kind, Object};
+use super::object::{Input, Kind, Object};
 
 /// The random source of generated name suffixes (seed it for reproducible names).
 pub type NameRng = fastrand::Rng;
@@ -156,9 +156,17 @@ pub struct Plan {
     pub pods: Vec<PodPlan>,
     pub services: Vec<ServicePlan>,
     pub workloads: Vec<WorkloadPlan>,
+    /// The ConfigMaps, Secrets and claims its pods consume.
+    pub inputs: Vec<Input>,
 }
 
 impl Plan {
+    /// This plan with the pod inputs of the same manifests (a bundle's ConfigMaps, …).
+    pub fn with_inputs(mut self, inputs: &[Manifest<Input>]) -> Self {
+        self.inputs.extend(inputs.iter().map(|m| m.object.clone()));
+        self
+    }
+
     /// The first pods of `workload`, in order.
     pub fn pods_of(&self, workload: &WorkloadPlan) -> Vec<&PodPlan> {
         self.pods

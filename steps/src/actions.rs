@@ -40,50 +40,27 @@ async fn apply(world: &mut PodlifeWorld) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let plan = expand(
+    let mut plan = expand(
         &report.manifests,
         &mut NameRng::with_seed(fastrand::u64(..)),
-    );
-    let mut pods = Vec::new();
-    for planned in plan.pods.clone() {
-        let mut pod = planned.pod;
+    )
+    .with_inputs(&report.inputs);
+    for planned in &mut plan.pods {
         for change in &world.overrides {
             change
-                .apply(&mut pod)
+                .apply(&mut planned.pod)
                 .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
         }
-        pods.push((pod, planned.owner));
     }
     let run = world.run().await;
-    for service in plan.services {
-        run.engine
-            .apply_service(service.service)
-            .await
-            .unwrap_or_else(|e| panic!("cannot apply a service: {e}"));
-    }
-    // Bare pods go to the engine; a workload's pods to its controller, which creates them as
-    // its kind does (a StatefulSet one after another) and replaces them.
-    let mut applied = Vec::new();
-    for (pod, owner) in &pods {
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        if owner.is_none() {
-            run.engine
-                .apply(pod.clone())
-                .unwrap_or_else(|e| panic!("cannot apply pod {name}: {e}"));
-        }
-        applied.push((name, pod.clone()));
-    }
-    for workload in plan.workloads {
-        let first = pods
-            .iter()
-            .filter(|(_, owner)| owner.as_ref() == Some(&workload.owner))
-            .map(|(pod, _)| pod.clone())
-            .collect();
-        run.engine.apply_workload(workload, first);
-    }
-    for (name, pod) in applied {
+    // As `podlife run`: inputs and Services first, bare pods, then each workload's controller,
+    // which creates its pods as its kind does (a StatefulSet one after another).
+    let errors = run.engine.apply_plan(&plan).await;
+    assert!(errors.is_empty(), "cannot apply the manifest: {errors:?}");
+    for planned in plan.pods {
+        let name = planned.name().to_owned();
         world.pods.push(name.clone());
-        world.applied.insert(name, pod);
+        world.applied.insert(name, planned.pod);
     }
 }
 

@@ -112,7 +112,8 @@ async fn apply_again(world: &mut PodlifeWorld, step: &Step) {
     let mut plan = expand(
         &report.manifests,
         &mut NameRng::with_seed(fastrand::u64(..)),
-    );
+    )
+    .with_inputs(&report.inputs);
     for planned in &mut plan.pods {
         for change in &world.overrides {
             change

@@ -421,7 +421,8 @@ impl Harness {
         let plan = expand(
             &report.manifests,
             &mut NameRng::with_seed(fastrand::u64(..)),
-        );
+        )
+        .with_inputs(&report.inputs);
         let errors = self.engine.apply_plan(&plan).await;
         assert!(errors.is_empty(), "{errors:?}");
     }
