@@ -207,6 +207,28 @@ impl EventLog {
         record
     }
 
+    /// Logs a kubelet-style event about `pod` (and `container`).
+    pub fn event(
+        &self,
+        pod: &str,
+        container: Option<&str>,
+        type_: EventType,
+        reason: &str,
+        message: String,
+    ) -> Record {
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            message,
+        };
+        self.push(pod, container, What::Event(event))
+    }
+
+    /// Logs an observation about `pod` (and `container`).
+    pub fn observe(&self, pod: &str, container: Option<&str>, observation: Observation) -> Record {
+        self.push(pod, container, What::Observation(observation))
+    }
+
     /// Everything so far.
     pub fn records(&self) -> Vec<Record> {
         self.inner.records.lock().expect("event log").clone()

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
+use super::events::{EventLog, EventType, HookKind, Observation};
 use super::handlers::{self, Target};
 use super::spec::{Handler, Role};
 use crate::runtime::{ContainerId, ContainerRuntime, Signal};
@@ -120,23 +120,14 @@ impl Deadline {
 
 impl Kill {
     fn observe(&self, observation: Observation) {
-        self.log.push(
-            &self.pod,
-            Some(&self.target.container),
-            What::Observation(observation),
-        );
+        let container = Some(self.target.container.as_str());
+        self.log.observe(&self.pod, container, observation);
     }
 
     fn event(&self, reason: &str, message: String) {
-        self.log.push(
-            &self.pod,
-            Some(&self.target.container),
-            What::Event(Event {
-                type_: EventType::Warning,
-                reason: reason.to_owned(),
-                message,
-            }),
-        );
+        let container = Some(self.target.container.as_str());
+        self.log
+            .event(&self.pod, container, EventType::Warning, reason, message);
     }
 
     async fn sigkill(&self) {

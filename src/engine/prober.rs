@@ -7,7 +7,7 @@
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::events::{Event, EventLog, EventType, Observation, What};
+use super::events::{EventLog, EventType, Observation};
 use super::handlers::{self, Target};
 use super::spec::{ProbeKind, ProbeSpec};
 use super::worker::Msg;
@@ -42,23 +42,14 @@ pub struct ProbeWorker {
 
 impl ProbeWorker {
     fn event(&self, reason: &str, message: String) {
-        self.log.push(
-            &self.pod,
-            Some(&self.target.container),
-            What::Event(Event {
-                type_: EventType::Warning,
-                reason: reason.to_owned(),
-                message,
-            }),
-        );
+        let container = Some(self.target.container.as_str());
+        self.log
+            .event(&self.pod, container, EventType::Warning, reason, message);
     }
 
     fn observe(&self, observation: Observation) {
-        self.log.push(
-            &self.pod,
-            Some(&self.target.container),
-            What::Observation(observation),
-        );
+        let container = Some(self.target.container.as_str());
+        self.log.observe(&self.pod, container, observation);
     }
 
     pub async fn run(mut self) {

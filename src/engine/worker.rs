@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
-use super::events::{Event, EventLog, EventType, HookKind, Observation, What};
+use super::events::{EventLog, EventType, HookKind, Observation, What};
 use super::handlers::{self, Target};
 use super::inputs::SharedInputs;
 use super::kill::{Cut, Kill, TerminationOrder};
@@ -285,20 +285,12 @@ impl PodWorker {
     }
 
     fn event(&self, container: Option<&str>, type_: EventType, reason: &str, message: String) {
-        self.log.push(
-            &self.name,
-            container,
-            What::Event(Event {
-                type_,
-                reason: reason.to_owned(),
-                message,
-            }),
-        );
+        self.log
+            .event(&self.name, container, type_, reason, message);
     }
 
     fn observe(&self, container: Option<&str>, observation: Observation) {
-        self.log
-            .push(&self.name, container, What::Observation(observation));
+        self.log.observe(&self.name, container, observation);
     }
 
     /// Runs the pod until it has finished: everything stopped and removed.

@@ -17,19 +17,16 @@
 use std::time::Duration;
 
 use cucumber::when;
-use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::expand::{NameRng, Plan, expand};
 use podlife::manifest::load_reader;
 use podlife::runtime::ContainerId;
 
 use crate::{PodlifeWorld, duration};
 
-#[when(regex = r"^(?:it|the manifest) is applied$")]
-async fn apply(world: &mut PodlifeWorld) {
-    let (name, text) = world
-        .manifest
-        .clone()
-        .expect("a `Given the manifest …` step comes first");
-    let report = load_reader(&name, text.as_bytes());
+/// The plan of manifest `name` (`text`), with the scenario's overrides made to its pods; a
+/// manifest that is not valid fails the step, as `podlife run` starts nothing then.
+pub(crate) fn plan_of(world: &PodlifeWorld, name: &str, text: &str) -> Plan {
+    let report = load_reader(name, text.as_bytes());
     assert!(
         report.is_valid(),
         "the manifest {name} is invalid; nothing was started:\n{}",
@@ -52,6 +49,16 @@ async fn apply(world: &mut PodlifeWorld) {
                 .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
         }
     }
+    plan
+}
+
+#[when(regex = r"^(?:it|the manifest) is applied$")]
+async fn apply(world: &mut PodlifeWorld) {
+    let (name, text) = world
+        .manifest
+        .clone()
+        .expect("a `Given the manifest …` step comes first");
+    let plan = plan_of(world, &name, &text);
     let run = world.run().await;
     // As `podlife run`: inputs and Services first, bare pods, then each workload's controller,
     // which creates its pods as its kind does (a StatefulSet one after another).

@@ -11,8 +11,6 @@
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use podlife::engine::{Observation, Record};
-use podlife::manifest::expand::{NameRng, expand};
-use podlife::manifest::load_reader;
 
 use crate::{PodlifeWorld, duration};
 
@@ -103,24 +101,7 @@ async fn apply_again(world: &mut PodlifeWorld, step: &Step) {
         .clone()
         .expect("write the changed manifest as a doc string under this step");
     let text = text.strip_prefix('\n').unwrap_or(&text).to_owned();
-    let report = load_reader("changed.yaml", text.as_bytes());
-    assert!(
-        report.is_valid(),
-        "the changed manifest is invalid; nothing was applied:\n{:#?}",
-        report.diagnostics
-    );
-    let mut plan = expand(
-        &report.manifests,
-        &mut NameRng::with_seed(fastrand::u64(..)),
-    )
-    .with_inputs(&report.inputs);
-    for planned in &mut plan.pods {
-        for change in &world.overrides {
-            change
-                .apply(&mut planned.pod)
-                .unwrap_or_else(|e| panic!("cannot apply the step's change: {e}"));
-        }
-    }
+    let plan = crate::actions::plan_of(world, "changed.yaml", &text);
     let errors = world.started().engine.apply_plan(&plan).await;
     assert!(errors.is_empty(), "{errors:?}");
     world.manifest = Some(("changed.yaml".to_owned(), text));
