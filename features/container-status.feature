@@ -58,8 +58,8 @@ Feature: Container status: state, restarts, termination message, conditions, sta
       """
     When it is applied
     Then container "app" is running within 60s
-    And container "app" stays not started for at least 9s
-    And container "app" is started within 3s
+    And container "app" stays not started for at least 5s
+    And container "app" is started within 8s
     And container "app" is not ready within 1s
     And container "app" is ready within 12s
     And container "app" became ready at least 19s after it started
