@@ -759,7 +759,6 @@ impl PodWorker {
         let Some(sandbox) = self.sandbox.clone() else {
             return;
         };
-        let pod_ref = self.pod_ref();
         let slot = &mut self.slots[index];
         let container = slot.container.clone();
         let name = container.name.clone();
@@ -896,16 +895,7 @@ impl PodWorker {
                 }
             });
         }
-        let target = Target {
-            runtime: self.runtime.clone(),
-            id: id.clone(),
-            pod_ip: sandbox.ip,
-            ports: container.ports.clone().unwrap_or_default(),
-            scale: self.log.scale(),
-            pod_ref,
-            container: name.clone(),
-            hosts: self.hosts.clone(),
-        };
+        let target = self.target(&container, &id, sandbox.ip);
         if let Some(handler) = container
             .lifecycle
             .as_ref()
@@ -1010,6 +1000,20 @@ impl PodWorker {
         self.publish();
     }
 
+    /// What hooks and probes of `container` (instance `id`) run against.
+    fn target(&self, container: &Container, id: &ContainerId, pod_ip: std::net::IpAddr) -> Target {
+        Target {
+            runtime: self.runtime.clone(),
+            id: id.clone(),
+            pod_ip,
+            ports: container.ports.clone().unwrap_or_default(),
+            scale: self.log.scale(),
+            pod_ref: self.pod_ref(),
+            container: container.name.clone(),
+            hosts: self.hosts.clone(),
+        }
+    }
+
     /// Makes sure the container's image is there, in the kubelet's words (`EnsureImageExists`):
     /// `Pulled … already present`, or `Pulling` then `Pulled … in <wall time>` when the runtime
     /// has to build or pull it (an image build does not follow the time scale).
@@ -1085,8 +1089,6 @@ impl PodWorker {
         let Some(sandbox) = self.sandbox.clone() else {
             return;
         };
-        let pod_ref = self.pod_ref();
-        let scale = self.log.scale();
         let turn = match &self.order {
             Some(order) if self.terminating.is_some() => order.prerequisites(index),
             _ => Vec::new(),
@@ -1096,20 +1098,12 @@ impl PodWorker {
             return;
         };
         live.killing = true;
+        let (id, stop_signal, cut) = (live.id.clone(), live.stop_signal, live.cut.subscribe());
         let container = slot.container.clone();
         let name = container.name.clone();
         let kill = Kill {
-            target: Target {
-                runtime: self.runtime.clone(),
-                id: live.id.clone(),
-                pod_ip: sandbox.ip,
-                ports: container.ports.clone().unwrap_or_default(),
-                scale,
-                pod_ref,
-                container: name.clone(),
-                hosts: self.hosts.clone(),
-            },
-            id: live.id.clone(),
+            target: self.target(&container, &id, sandbox.ip),
+            id,
             runtime: self.runtime.clone(),
             log: self.log.clone(),
             pod: self.name.clone(),
@@ -1118,10 +1112,10 @@ impl PodWorker {
                 .as_ref()
                 .and_then(|l| l.pre_stop.as_ref())
                 .and_then(Handler::of_hook),
-            stop_signal: live.stop_signal,
+            stop_signal,
             grace,
             turn,
-            cut: live.cut.subscribe(),
+            cut,
         };
         self.event(Some(&name), EventType::Normal, "Killing", message);
         tokio::spawn(kill.run());
