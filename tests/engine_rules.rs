@@ -1,5 +1,5 @@
-//! Kubelet rules the other engine tests leave out, one focused test each, on the process
-//! runtime with real processes and signals (`lifecycle-semantics.md` §2–§6): sidecar start and
+//! Kubelet rules the other engine tests leave out, one focused test each, on both runtimes
+//! with real processes and signals (the § numbers are docs/semantics.md's): sidecar start and
 //! termination order, init retries, restart policies, preStop failure and timing against the
 //! grace period, probe timeouts, delays and thresholds, probe-level grace, the
 //! CrashLoopBackOff status, tcpSocket and sleep hooks.

@@ -8,15 +8,13 @@
 //! starts when termination begins and the grace period is one budget for the whole pod; only
 //! the stop signals are ordered, by [`TerminationOrder`].
 
-use std::sync::Arc;
-
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::events::{EventLog, EventType, HookKind, Observation};
 use super::handlers::{self, Target};
 use super::spec::{Handler, Role};
-use crate::runtime::{ContainerId, ContainerRuntime, Signal};
+use crate::runtime::Signal;
 
 /// Every container gets at least this long between the stop signal and SIGKILL
 /// (`minimumGracePeriodInSeconds`).
@@ -78,9 +76,8 @@ impl TerminationOrder {
 
 /// Everything one kill needs; [`Kill::run`] does it.
 pub struct Kill {
+    /// The container instance (its runtime and id) and what its preStop runs against.
     pub target: Target,
-    pub id: ContainerId,
-    pub runtime: Arc<dyn ContainerRuntime>,
     pub log: EventLog,
     pub pod: String,
     pub pre_stop: Option<Handler>,
@@ -94,7 +91,6 @@ pub struct Kill {
 }
 
 /// The deadline a kill works against, moved in by a [`Cut`].
-#[derive(Clone, Copy)]
 struct Deadline {
     at: Instant,
     /// A shorter deletion moved it in.
@@ -130,14 +126,17 @@ impl Kill {
             .event(&self.pod, container, EventType::Warning, reason, message);
     }
 
-    async fn sigkill(&self) {
+    /// Sends `signal`, logged before it goes (the stop window counts from the log record).
+    async fn signal(&self, signal: Signal) {
         self.observe(Observation::SignalSent {
-            signal: Signal::SIGKILL.as_str().to_owned(),
+            signal: signal.as_str().to_owned(),
         });
-        let _ = self
-            .runtime
-            .signal_container(&self.id, Signal::SIGKILL)
-            .await;
+        let target = &self.target;
+        let _ = target.runtime.signal_container(&target.id, signal).await;
+    }
+
+    async fn sigkill(&self) {
+        self.signal(Signal::SIGKILL).await;
     }
 
     /// Whole manifest seconds since `since` (the kubelet truncates what it subtracts).
@@ -167,19 +166,7 @@ impl Kill {
             // (`waitForTurn(name, gracePeriod)`), or by a shorter deletion's deadline.
             let begun = Instant::now();
             let bound = begun + scale.seconds(remaining);
-            let mut turn_deadline = Deadline {
-                at: if deadline.shortened {
-                    deadline.at.min(bound)
-                } else {
-                    bound
-                },
-                ..deadline
-            };
-            self.wait_for_turn(&mut turn_deadline).await;
-            deadline = Deadline {
-                at: deadline.at.min(turn_deadline.at),
-                ..turn_deadline
-            };
+            self.wait_for_turn(bound, &mut deadline).await;
             remaining -= self.whole_seconds_since(begun);
         }
         if deadline.now {
@@ -230,15 +217,21 @@ impl Kill {
         });
     }
 
-    /// Waits until every container this one waits for has exited, or the deadline passes.
-    async fn wait_for_turn(&mut self, deadline: &mut Deadline) {
+    /// Waits until every container this one waits for has exited, until `bound`, or until
+    /// a shorter deletion's `deadline`, whichever comes first.
+    async fn wait_for_turn(&mut self, bound: Instant, deadline: &mut Deadline) {
         let scale = self.target.scale;
         let mut turn = std::mem::take(&mut self.turn);
         for before in &mut turn {
             loop {
+                let until = if deadline.shortened || deadline.now {
+                    bound.min(deadline.at)
+                } else {
+                    bound
+                };
                 tokio::select! {
                     _ = before.wait_for(|exited| *exited) => break,
-                    _ = tokio::time::sleep_until(deadline.at) => return,
+                    _ = tokio::time::sleep_until(until) => return,
                     Ok(()) = self.cut.changed() => deadline.apply(*self.cut.borrow(), scale),
                 }
             }
@@ -251,16 +244,10 @@ impl Kill {
     async fn stop(mut self, window: i64) {
         let scale = self.target.scale;
         let sent = Instant::now();
-        self.observe(Observation::SignalSent {
-            signal: self.stop_signal.as_str().to_owned(),
-        });
-        let _ = self
-            .runtime
-            .signal_container(&self.id, self.stop_signal)
-            .await;
+        self.signal(self.stop_signal).await;
         let mut kill_at = sent + scale.seconds(window);
-        let runtime = self.runtime.clone();
-        let exit = runtime.wait_container(&self.id);
+        let (runtime, id) = (self.target.runtime.clone(), self.target.id.clone());
+        let exit = runtime.wait_container(&id);
         tokio::pin!(exit);
         loop {
             tokio::select! {

@@ -1,6 +1,6 @@
 //! Pod status in Kubernetes' own shape, from the worker's view of its containers: the phase
 //! algorithm (`getPhase`), the conditions the kubelet owns, and container statuses
-//! (`lifecycle-semantics.md` §1).
+//! (docs/semantics.md §1).
 
 use std::collections::HashMap;
 

@@ -1,5 +1,5 @@
 //! The network handlers of probes and hooks, with the kubelet's exact behaviour and messages
-//! (`lifecycle-semantics.md` §3.1 and §5.4): httpGet, tcpSocket and gRPC. Exec handlers run
+//! (docs/semantics.md §3 and §5): httpGet, tcpSocket and gRPC. Exec handlers run
 //! through the container runtime and live in the engine.
 //!
 //! Each function performs one attempt; thresholds, periods and events are the engine's.

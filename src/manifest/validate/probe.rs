@@ -1,5 +1,5 @@
 //! Rules for probes and lifecycle hooks (`ValidateProbe`, `validateLifecycle` in Kubernetes'
-//! `pkg/apis/core/validation`), checked against `lifecycle-semantics.md` §3.1 and §5.1.
+//! `pkg/apis/core/validation`), checked against docs/semantics.md §3 and §5.1.
 
 use k8s_openapi::api::core::v1::{
     ExecAction, GRPCAction, HTTPGetAction, Lifecycle, LifecycleHandler, Probe, TCPSocketAction,
