@@ -397,12 +397,8 @@ fn resource_value(
         .transpose()?
         .unwrap_or(1.0);
     let divisor = if divisor == 0.0 { 1.0 } else { divisor };
-    Ok(format!(
-        "{}",
-        (amount / divisor)
-            .ceil()
-            .max(if resource == "cpu" { 1.0 } else { 0.0 })
-    ))
+    // `convertResourceCPUToString` and its siblings: the ceiling, with no floor.
+    Ok(format!("{}", (amount / divisor).ceil()))
 }
 
 /// This machine as the node: its cores and its memory.
