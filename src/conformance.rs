@@ -31,6 +31,7 @@ pub const FEATURE_KEYS: &[&str] = &[
     "workloads",
     "images",
     "inputs",
+    "kubelet-restart",
 ];
 
 /// The feature a key names.
@@ -65,6 +66,7 @@ pub const FEATURES: &[&str] = &[
     "Workload controllers: replacements, StatefulSet order, Jobs",
     "Images: built before they are needed, reported as Pulling/Pulled",
     "Pod inputs: ConfigMaps, Secrets, downward API, claims",
+    "Kubelet restarts: running containers adopted, nothing run again, status kept",
 ];
 
 /// What a test found on one runtime.

@@ -7,6 +7,17 @@
 
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
+
+/// The current wall-clock time, for status timestamps (runtimes report container start and
+/// exit times in it too).
+pub fn now() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_nanosecond(since.as_nanos() as i128).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 /// How fast manifest time runs: `wall = manifest × factor` (`0.1` makes 120 s take 12 s).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeScale(f64);

@@ -1738,3 +1738,63 @@ conformance! {
         h.engine.kill_all_and_wait().await;
     }
 }
+
+conformance! {
+    /// §11: a kubelet restart keeps what the runtime holds: a completed init container is not
+    /// run again and the restart count and last state come through; crash-loop back-off,
+    /// which lived in the lost kubelet's memory, starts over, so a container waiting in
+    /// back-off is restarted at once.
+    async fn kubelet_restart_keeps_counts_and_starts_back_off_over(h, scale = 0.2, feature = "Kubelet restarts: running containers adopted, nothing run again, status kept") {
+        let pods = h.apply(
+            r#"
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: restarted}
+    spec:
+      initContainers:
+      - {name: setup, image: busybox, command: ["true"]}
+      containers:
+      - {name: app, image: busybox, command: ["sh", "-c", "exit 3"]}
+    "#,
+        );
+        let pod = &pods[0];
+        until_status(&h, pod, "back-off 10s", |s| {
+            find_status(s, "app")
+                .and_then(|app| app.state?.waiting?.message)
+                .is_some_and(|m| m.starts_with("back-off 10s "))
+        })
+        .await;
+        h.engine.restart_kubelet().await;
+        h.until(LIMIT, "app started a third time", |r| starts(r, pod, "app").len() >= 3)
+            .await;
+        let records = h.records();
+        let restarted = obs(&records, pod, None, |o| matches!(o, Observation::KubeletRestarted))[0];
+        let third = starts(&records, pod, "app")[2];
+        let mut failures = Vec::new();
+        if !matches!(third.observation(), Some(Observation::ContainerStarted { restart_count: 2 })) {
+            failures.push(format!("the third start has restart count 2: {third:?}"));
+        }
+        if secs(restarted, third) > 5.0 {
+            failures.push(format!(
+                "app restarted at once after the kubelet restart (its 10 s back-off starts over), not {:.1}s later",
+                secs(restarted, third)
+            ));
+        }
+        if starts(&records, pod, "setup").len() != 1 {
+            failures.push("the completed init container is not run again".into());
+        }
+        if exits(&records, pod, "app").len() < 2 {
+            failures.push("both exits before the restart recorded".into());
+        }
+        let status = until_status(&h, pod, "restart count 2", |s| {
+            find_status(s, "app").is_some_and(|app| app.restart_count >= 2)
+        })
+        .await;
+        let app = container_status(&status, "app");
+        if last_exit_code(&app) != Some(3) {
+            failures.push(format!("last state kept with exit code 3: {app:?}"));
+        }
+        verdict(&failures, &records);
+        h.engine.kill_all_and_wait().await;
+    }
+}

@@ -87,6 +87,15 @@ pub enum Observation {
     },
     /// The pod worker is done: everything stopped and removed.
     PodFinished,
+    /// The kubelet restarted: a new worker takes the pod over from the runtime
+    /// (docs/semantics.md §11).
+    KubeletRestarted,
+    /// After a kubelet restart, a container instance found in the runtime, running or exited
+    /// (its postStart is not run again).
+    ContainerAdopted {
+        restart_count: i32,
+        running: bool,
+    },
     /// The pod's place in a Service changed (`added to service web`, `removed from service
     /// web: not ready`); `ready` is whether it now gets new connections.
     Endpoint {

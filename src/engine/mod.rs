@@ -37,14 +37,37 @@ use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
 use worker::{Msg, PodWorker};
 
+/// A pod as the engine's API side holds it: its spec, its last status and the deletion asked
+/// for outlive its worker (the kubelet's part), which a restart replaces.
 struct PodEntry {
+    pod: Pod,
     tx: mpsc::UnboundedSender<Msg>,
-    status: watch::Receiver<PodStatus>,
+    status: watch::Sender<PodStatus>,
     /// Turns true when the pod's worker is done (everything stopped and removed).
-    done: watch::Receiver<bool>,
+    done: watch::Sender<bool>,
+    /// Taken while a kubelet restart replaces it.
+    worker: Option<JoinHandle<()>>,
+    /// The deletion asked for, if any, with its grace override (the shortest asked).
+    deletion: Option<Option<i64>>,
     /// For Service selectors and named target ports.
     labels: BTreeMap<String, String>,
     ports: Vec<ContainerPort>,
+}
+
+impl PodEntry {
+    /// Still at work (its worker has neither finished the pod nor died).
+    fn live(&self) -> bool {
+        !*self.done.borrow() && self.worker.as_ref().is_some_and(|w| !w.is_finished())
+    }
+
+    /// Remembers a deletion with `grace`: the shorter override wins, as the API server
+    /// only ever shortens `deletionGracePeriodSeconds`.
+    fn note_deletion(&mut self, grace: Option<i64>) {
+        self.deletion = Some(match (self.deletion.flatten(), grace) {
+            (Some(old), Some(new)) => Some(old.min(new)),
+            (old, new) => new.or(old),
+        });
+    }
 }
 
 type Pods = Arc<Mutex<BTreeMap<String, PodEntry>>>;
@@ -147,6 +170,16 @@ struct Shared {
     busy: Arc<watch::Sender<usize>>,
     /// Set by [`Engine::delete_all`]: no pod is created from then on.
     closing: Arc<AtomicBool>,
+    kubelet: Arc<Mutex<Kubelet>>,
+}
+
+/// Whether the engine's kubelet part is running, and since when.
+#[derive(Default)]
+struct Kubelet {
+    /// Set while it is down (see [`Engine::stop_kubelet`]).
+    down: Option<Busy>,
+    /// When it last started again.
+    started: Option<tokio::time::Instant>,
 }
 
 /// The engine: a runtime, a time scale, an event log and the pods it runs.
@@ -175,6 +208,7 @@ impl Engine {
                 inputs: Arc::default(),
                 busy: Arc::new(watch::channel(0).0),
                 closing: Arc::default(),
+                kubelet: Arc::default(),
             },
             controllers: Mutex::default(),
         }
@@ -491,14 +525,14 @@ impl Engine {
     /// Follows a pod's status.
     pub fn watch(&self, pod: &str) -> Option<watch::Receiver<PodStatus>> {
         let pods = self.shared.pods.lock().expect("engine state");
-        pods.get(pod).map(|e| e.status.clone())
+        pods.get(pod).map(|e| e.status.subscribe())
     }
 
     /// Waits until a pod's worker has finished (everything stopped and removed).
     pub async fn wait_finished(&self, pod: &str) {
         let done = {
             let pods = self.shared.pods.lock().expect("engine state");
-            pods.get(pod).map(|e| e.done.clone())
+            pods.get(pod).map(|e| e.done.subscribe())
         };
         if let Some(mut done) = done {
             let _ = done.wait_for(|d| *d).await;
@@ -525,6 +559,7 @@ impl Engine {
     /// pod with `grace`.
     pub fn delete_all(&self, grace: Option<i64>) {
         self.stop_controllers();
+        self.start_kubelet();
         for name in self.pods() {
             let _ = self.delete(&name, grace);
         }
@@ -540,9 +575,31 @@ impl Engine {
     /// window: what a second Ctrl-C and a test's teardown want, not a Kubernetes deletion.
     pub fn kill_all(&self) {
         self.stop_controllers();
+        self.start_kubelet();
         for name in self.pods() {
             self.shared.send(&name, Msg::KillNow);
         }
+    }
+
+    /// Stops the kubelet's part of the engine, as when a node's kubelet is killed: every pod
+    /// worker stops at once, with everything it held in memory (probe workers and their
+    /// counts, back-off, hooks and kills under way), while the runtime's containers keep
+    /// running unwatched. Pods applied or deleted meanwhile are recorded, as the API server
+    /// records them. Controllers, Services and the log go on.
+    pub async fn stop_kubelet(&self) {
+        self.shared.stop_kubelet().await;
+    }
+
+    /// Starts the kubelet again after [`Engine::stop_kubelet`]: new workers take the pods over
+    /// from the runtime and from the pods' last status (docs/semantics.md §11).
+    pub fn start_kubelet(&self) {
+        self.shared.start_kubelet();
+    }
+
+    /// [`Engine::stop_kubelet`], then [`Engine::start_kubelet`].
+    pub async fn restart_kubelet(&self) {
+        self.stop_kubelet().await;
+        self.start_kubelet();
     }
 
     /// [`Engine::kill_all`], then waits until all has finished.
@@ -572,8 +629,11 @@ impl Shared {
 
     /// Sends `msg` to a pod's worker; false when there is no such pod.
     fn send(&self, pod: &str, msg: Msg) -> bool {
-        let pods = self.pods.lock().expect("engine state");
-        pods.get(pod).is_some_and(|entry| {
+        let mut pods = self.pods.lock().expect("engine state");
+        pods.get_mut(pod).is_some_and(|entry| {
+            if let Msg::Delete { grace } = msg {
+                entry.note_deletion(grace);
+            }
             let _ = entry.tx.send(msg);
             true
         })
@@ -592,59 +652,128 @@ impl Shared {
             ));
         }
         // A finished pod's name may be taken again (its worker is done or gone).
-        if let Some(existing) = pods.get(&name)
-            && !*existing.done.borrow()
-            && existing.done.has_changed().is_ok()
-        {
+        if pods.get(&name).is_some_and(PodEntry::live) {
             return Err(format!("pod {name} already exists"));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (status_tx, status_rx) = watch::channel(PodStatus {
+        let status = watch::channel(PodStatus {
             phase: Some("Pending".into()),
             ..PodStatus::default()
-        });
-        let (done_tx, done_rx) = watch::channel(false);
+        })
+        .0;
+        let done = watch::channel(false).0;
         let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let spec = pod.spec.clone().unwrap_or_default();
-        let ports = spec
-            .containers
+        let ports = pod
+            .spec
             .iter()
+            .flat_map(|s| &s.containers)
             .flat_map(|c| c.ports.clone().unwrap_or_default())
             .collect();
-        let service_env = if spec.enable_service_links == Some(false) {
-            Vec::new()
+        // While the kubelet is down a pod is only recorded; it starts when the kubelet does.
+        let (tx, worker) = if self.kubelet.lock().expect("engine state").down.is_some() {
+            (mpsc::unbounded_channel().0, None)
         } else {
-            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
-            self.services.lock().expect("engine state").env(namespace)
+            let (tx, worker) = self.spawn_worker(&pod, &status, &done, None);
+            (tx, Some(worker))
         };
-        let worker = PodWorker::new(
-            pod,
-            self.runtime.clone(),
-            self.log.clone(),
-            tx.clone(),
-            rx,
-            status_tx,
-            self.hosts.clone(),
-        )
-        .with_service_env(service_env)
-        .with_inputs(self.inputs.clone())
-        .with_done(done_tx);
-        let busy = Busy::new(&self.busy);
-        tokio::spawn(async move {
-            worker.run().await;
-            drop(busy);
-        });
         pods.insert(
             name,
             PodEntry {
+                pod,
                 tx,
-                status: status_rx,
-                done: done_rx,
+                status,
+                done,
+                worker,
+                deletion: None,
                 labels,
                 ports,
             },
         );
         Ok(())
+    }
+
+    /// Starts the worker of `pod`, which publishes on `status` and `done`; `restart` when it
+    /// takes over from a lost one.
+    fn spawn_worker(
+        &self,
+        pod: &Pod,
+        status: &watch::Sender<PodStatus>,
+        done: &watch::Sender<bool>,
+        restart: Option<worker::KubeletRestart>,
+    ) -> (mpsc::UnboundedSender<Msg>, JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let service_env = if pod.spec.as_ref().and_then(|s| s.enable_service_links) == Some(false) {
+            Vec::new()
+        } else {
+            let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+            self.services.lock().expect("engine state").env(namespace)
+        };
+        let mut worker = PodWorker::new(
+            pod.clone(),
+            self.runtime.clone(),
+            self.log.clone(),
+            tx.clone(),
+            rx,
+            status.clone(),
+            self.hosts.clone(),
+        )
+        .with_service_env(service_env)
+        .with_inputs(self.inputs.clone())
+        .with_done(done.clone())
+        .with_kubelet_started(self.kubelet.lock().expect("engine state").started);
+        if let Some(restart) = restart {
+            worker = worker.adopting(restart);
+        }
+        let busy = Busy::new(&self.busy);
+        let task = tokio::spawn(async move {
+            worker.run().await;
+            drop(busy);
+        });
+        (tx, task)
+    }
+
+    /// See [`Engine::stop_kubelet`].
+    async fn stop_kubelet(&self) {
+        let lost: Vec<JoinHandle<()>> = {
+            let mut pods = self.pods.lock().expect("engine state");
+            let mut kubelet = self.kubelet.lock().expect("engine state");
+            if kubelet.down.is_some() {
+                return;
+            }
+            // Nothing counts as idle while the kubelet is down.
+            kubelet.down = Some(Busy::new(&self.busy));
+            pods.values_mut()
+                .filter(|entry| entry.live())
+                .filter_map(|entry| entry.worker.take())
+                .inspect(JoinHandle::abort)
+                .collect()
+        };
+        for worker in lost {
+            let _ = worker.await;
+        }
+    }
+
+    /// See [`Engine::start_kubelet`].
+    fn start_kubelet(&self) {
+        let mut pods = self.pods.lock().expect("engine state");
+        let mut kubelet = self.kubelet.lock().expect("engine state");
+        let Some(_down) = kubelet.down.take() else {
+            return;
+        };
+        kubelet.started = Some(tokio::time::Instant::now());
+        drop(kubelet);
+        for entry in pods.values_mut() {
+            if *entry.done.borrow() || entry.worker.is_some() {
+                continue;
+            }
+            let restart = worker::KubeletRestart {
+                previous: entry.status.borrow().clone(),
+                deletion: entry.deletion,
+            };
+            let (tx, worker) =
+                self.spawn_worker(&entry.pod, &entry.status, &entry.done, Some(restart));
+            entry.tx = tx;
+            entry.worker = Some(worker);
+        }
     }
 }
 

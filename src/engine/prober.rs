@@ -38,6 +38,14 @@ pub struct ProbeWorker {
     pub log: EventLog,
     pub pod: String,
     pub gates: watch::Receiver<Gates>,
+    /// When the kubelet restarted, if it did: a worker that begins within a period of it
+    /// waits a random part of the period first, so that the probes of every adopted
+    /// container do not fire at once (`worker.run`; docs/semantics.md §11).
+    pub kubelet_started: Option<Instant>,
+    /// The container instance was adopted after a kubelet restart: a readiness worker starts
+    /// without a result, so the container keeps the Ready it had until a probe decides
+    /// (KEP-4781).
+    pub adopted: bool,
 }
 
 impl ProbeWorker {
@@ -55,13 +63,27 @@ impl ProbeWorker {
     pub async fn run(mut self) {
         let scale = self.log.scale();
         let kind = self.spec.kind;
+        let period = scale.seconds(self.spec.period);
         // The first attempt comes at the container's start + initialDelaySeconds, then one
         // every period (docs/semantics.md §5.2).
-        let first = self.started + scale.seconds(self.spec.initial_delay);
-        let mut ticker = tokio::time::interval_at(first, scale.seconds(self.spec.period));
+        let mut first = self.started + scale.seconds(self.spec.initial_delay);
+        if let Some(restarted) = self.kubelet_started
+            && restarted.elapsed() < period
+        {
+            // After a kubelet restart: a random part of the period, then ticks a period apart,
+            // the first of them at or after the initial delay (§11).
+            let mut tick = Instant::now() + period.mul_f64(fastrand::f64());
+            while tick < first {
+                tick += period;
+            }
+            first = tick;
+        }
+        let mut ticker = tokio::time::interval_at(first, period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // Initial results: not ready, alive, startup unknown.
+        // Initial results: not ready, alive, startup unknown; an adopted container's
+        // readiness is unknown until a probe decides.
         let mut published = match kind {
+            ProbeKind::Readiness if self.adopted => None,
             ProbeKind::Readiness => Some(false),
             ProbeKind::Liveness => Some(true),
             ProbeKind::Startup => None,

@@ -13,13 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::spec::{RestartPolicy, Role};
 
-/// The current wall-clock time, for status timestamps.
-pub fn now() -> Timestamp {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_nanosecond(since.as_nanos() as i128).unwrap_or(Timestamp::UNIX_EPOCH)
-}
+pub use crate::time::now;
 
 /// How a container instance ended, for its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +165,22 @@ impl Conditions {
         }
     }
 
+    /// The conditions `status` reports, with their transition times: a restarted kubelet's
+    /// status manager starts from the API's status, so nothing it still holds "changes".
+    pub fn from_status(status: &PodStatus) -> Self {
+        let last = status
+            .conditions
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                let kind = CONDITION_KINDS.iter().find(|k| **k == c.type_)?;
+                let since = c.last_transition_time.as_ref().map_or_else(now, |t| t.0);
+                Some((*kind, (c.status == "True", since)))
+            })
+            .collect();
+        Self { last }
+    }
+
     fn since(&self, kind: &str) -> Option<Time> {
         self.last.get(kind).map(|(_, t)| Time(*t))
     }
@@ -188,6 +198,15 @@ pub struct PodView<'a> {
     pub reason: Option<String>,
     pub message: Option<String>,
 }
+
+/// The pod conditions the kubelet sets, in its order.
+const CONDITION_KINDS: [&str; 5] = [
+    "PodReadyToStartContainers",
+    "Initialized",
+    "Ready",
+    "ContainersReady",
+    "PodScheduled",
+];
 
 /// The condition values of `view`, in the kubelet's order.
 pub fn condition_values(
@@ -239,12 +258,13 @@ pub fn condition_values(
             )),
         )
     };
+    let [to_start, init, pod_ready, containers_ready, scheduled] = CONDITION_KINDS;
     vec![
-        ("PodReadyToStartContainers", view.sandbox_ready, None, None),
-        ("Initialized", initialized, init_reason, init_message),
-        ("Ready", ready, ready_reason, ready_message.clone()),
-        ("ContainersReady", ready, ready_reason, ready_message),
-        ("PodScheduled", true, None, None),
+        (to_start, view.sandbox_ready, None, None),
+        (init, initialized, init_reason, init_message),
+        (pod_ready, ready, ready_reason, ready_message.clone()),
+        (containers_ready, ready, ready_reason, ready_message),
+        (scheduled, true, None, None),
     ]
 }
 
@@ -282,6 +302,22 @@ pub fn pod_status(view: &PodView<'_>, conditions: &Conditions) -> PodStatus {
         message: view.message.clone(),
         qos_class: Some("BestEffort".to_owned()),
         ..PodStatus::default()
+    }
+}
+
+impl Terminated {
+    /// A termination as the API reported it: what a restarted kubelet reads back.
+    pub fn from_api(t: &ContainerStateTerminated) -> Self {
+        let at = |time: &Option<Time>| time.as_ref().map_or(Timestamp::UNIX_EPOCH, |t| t.0);
+        Self {
+            exit_code: t.exit_code,
+            signal: t.signal,
+            reason: t.reason.clone().unwrap_or_default(),
+            message: t.message.clone(),
+            started_at: at(&t.started_at),
+            finished_at: at(&t.finished_at),
+            container_id: t.container_id.clone().unwrap_or_default(),
+        }
     }
 }
 

@@ -93,6 +93,20 @@ fn describe(o: &Observation, verbose: bool) -> Option<(String, String)> {
             },
         ),
         Observation::PodFinished => ("Finished".into(), "pod stopped and removed".into()),
+        Observation::KubeletRestarted => (
+            "Restarted".into(),
+            "the kubelet restarted; taking the pod over from the runtime".into(),
+        ),
+        Observation::ContainerAdopted {
+            restart_count,
+            running,
+        } => (
+            "Adopted".into(),
+            format!(
+                "{} (restart count {restart_count})",
+                if *running { "still running" } else { "exited" }
+            ),
+        ),
         Observation::Replicas {
             desired,
             ready,

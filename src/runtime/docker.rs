@@ -29,12 +29,13 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
 use nix::sys::signal::Signal;
 
 use super::{
-    ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
-    ExitStatus, Fetched, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
-    VolumeSource, write_volume_files,
+    ContainerId, ContainerRecord, ContainerRuntime, ContainerSpec, ContainerState,
+    EXEC_OUTPUT_LIMIT, ExecError, ExecOutput, ExitStatus, Fetched, ImageConfig, Result,
+    RuntimeError, Sandbox, SandboxSpec, ServiceAddress, VolumeSource, write_volume_files,
 };
 use crate::images;
 use crate::probe::hosts::Hosts;
@@ -43,6 +44,13 @@ use crate::probe::hosts::Hosts;
 const RUN_LABEL: &str = "io.podlife.run";
 /// Label: `pid starttime` of the engine process that owns an object.
 const OWNER_LABEL: &str = "io.podlife.owner";
+/// Labels of a pod sandbox (its uid) and of a container (its sandbox, name and attempt), by
+/// which a restarted engine finds them (`find_sandbox`, `list_containers`), as the kubelet
+/// finds its containers by the CRI labels it sets.
+const POD_UID_LABEL: &str = "io.podlife.pod-uid";
+const SANDBOX_LABEL: &str = "io.podlife.sandbox";
+const CONTAINER_LABEL: &str = "io.podlife.container";
+const ATTEMPT_LABEL: &str = "io.podlife.attempt";
 
 fn docker_error(what: &str, e: bollard::errors::Error) -> RuntimeError {
     RuntimeError(format!("{what}: {e}"))
@@ -253,6 +261,30 @@ impl DockerRuntime {
         labels(&self.run, &self.owner)
     }
 
+    /// This run's labels and `more`.
+    fn labels_with<const N: usize>(&self, more: [(&str, String); N]) -> HashMap<String, String> {
+        let mut labels = self.labels();
+        labels.extend(more.map(|(k, v)| (k.to_owned(), v)));
+        labels
+    }
+
+    /// This run's containers (running or not) that carry `label` (`key=value`).
+    async fn list_labelled(&self, label: String) -> Result<Vec<bollard::models::ContainerSummary>> {
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![label, format!("{RUN_LABEL}={}", self.run)],
+        )]);
+        self.docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| docker_error("cannot list containers", e))
+    }
+
     /// A Docker volume carrying this run's labels (removed with the run); an existing one
     /// with the name is reused.
     async fn create_volume(&self, name: &str) -> Result<()> {
@@ -305,6 +337,20 @@ impl Drop for DockerRuntime {
             let _ = std::fs::remove_dir_all(state_dir);
         });
         let _ = cleanup.join();
+    }
+}
+
+/// How an exited container ended, from its state.
+fn exit_status(state: &bollard::models::ContainerState) -> ExitStatus {
+    let code = state.exit_code.unwrap_or(128) as i32;
+    let signal = (128..160)
+        .contains(&code)
+        .then_some(code - 128)
+        .filter(|s| *s > 0);
+    ExitStatus {
+        code,
+        signal,
+        oom_killed: state.oom_killed.unwrap_or(false),
     }
 }
 
@@ -492,7 +538,7 @@ impl ContainerRuntime for DockerRuntime {
                 ContainerCreateBody {
                     image: Some(images::PAUSE_IMAGE.to_owned()),
                     hostname: Some(spec.hostname.clone()),
-                    labels: Some(self.labels()),
+                    labels: Some(self.labels_with([(POD_UID_LABEL, spec.pod_uid.clone())])),
                     host_config: Some(HostConfig {
                         network_mode: Some(self.network.clone()),
                         ipc_mode: Some("shareable".into()),
@@ -527,6 +573,83 @@ impl ContainerRuntime for DockerRuntime {
             },
         );
         Ok(Sandbox { id: pause.id, ip })
+    }
+
+    async fn find_sandbox(&self, pod_uid: &str) -> Result<Option<Sandbox>> {
+        let found = self
+            .list_labelled(format!("{POD_UID_LABEL}={pod_uid}"))
+            .await?;
+        let Some(id) = found.into_iter().find_map(|c| c.id) else {
+            return Ok(None);
+        };
+        // Its volumes are known to this runtime only: a sandbox another process made
+        // cannot be taken over.
+        if !self
+            .sandboxes
+            .lock()
+            .expect("runtime state")
+            .contains_key(&id)
+        {
+            return Ok(None);
+        }
+        let inspect = self
+            .docker
+            .inspect_container(&id, None)
+            .await
+            .map_err(|e| docker_error("cannot inspect the pod sandbox", e))?;
+        let ip = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|n| n.get(&self.network).cloned())
+            .and_then(|e| e.ip_address)
+            .and_then(|ip| ip.parse().ok());
+        Ok(ip.map(|ip| Sandbox { id, ip }))
+    }
+
+    async fn list_containers(&self, sandbox: &Sandbox) -> Result<Vec<ContainerRecord>> {
+        let found = self
+            .list_labelled(format!("{SANDBOX_LABEL}={}", sandbox.id))
+            .await?;
+        let mut records = Vec::new();
+        for summary in found {
+            let (Some(id), Some(labels)) = (summary.id, summary.labels) else {
+                continue;
+            };
+            let (Some(name), Some(attempt)) = (
+                labels.get(CONTAINER_LABEL).cloned(),
+                labels.get(ATTEMPT_LABEL).and_then(|a| a.parse().ok()),
+            ) else {
+                continue;
+            };
+            let inspect = self
+                .docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(|e| docker_error("cannot inspect the container", e))?;
+            let state = inspect.state.unwrap_or_default();
+            let time = |t: Option<String>| {
+                t.and_then(|t| t.parse::<Timestamp>().ok())
+                    .filter(|t| t.as_second() > 0)
+            };
+            let started_at = time(state.started_at.clone());
+            let state = match (state.running, started_at, time(state.finished_at.clone())) {
+                (Some(true), Some(started_at), _) => ContainerState::Running { started_at },
+                (_, Some(started_at), Some(finished_at)) => ContainerState::Exited {
+                    started_at,
+                    finished_at,
+                    exit: exit_status(&state),
+                },
+                _ => ContainerState::Created,
+            };
+            records.push(ContainerRecord {
+                id: ContainerId(id),
+                name,
+                attempt,
+                state,
+            });
+        }
+        records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
+        Ok(records)
     }
 
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {
@@ -666,7 +789,11 @@ impl ContainerRuntime for DockerRuntime {
                     cmd,
                     env: Some(env),
                     working_dir: spec.working_dir.clone(),
-                    labels: Some(self.labels()),
+                    labels: Some(self.labels_with([
+                        (SANDBOX_LABEL, sandbox.id.clone()),
+                        (CONTAINER_LABEL, spec.name.clone()),
+                        (ATTEMPT_LABEL, spec.attempt.to_string()),
+                    ])),
                     host_config: Some(HostConfig {
                         network_mode: Some(format!("container:{}", pod.pause)),
                         ipc_mode: Some(format!("container:{}", pod.pause)),
@@ -702,17 +829,7 @@ impl ContainerRuntime for DockerRuntime {
             .inspect_container(&id.0, None)
             .await
             .map_err(|e| docker_error("cannot inspect the container", e))?;
-        let state = inspect.state.unwrap_or_default();
-        let code = state.exit_code.unwrap_or(128) as i32;
-        let signal = (128..160)
-            .contains(&code)
-            .then_some(code - 128)
-            .filter(|s| *s > 0);
-        Ok(ExitStatus {
-            code,
-            signal,
-            oom_killed: state.oom_killed.unwrap_or(false),
-        })
+        Ok(exit_status(&inspect.state.unwrap_or_default()))
     }
 
     async fn signal_container(&self, id: &ContainerId, signal: Signal) -> Result<()> {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use k8s_openapi::jiff::Timestamp;
 
 pub use crate::images::Fetched;
 pub use nix::sys::signal::Signal;
@@ -169,6 +170,33 @@ impl ExitStatus {
     }
 }
 
+/// A container the runtime holds, as CRI's `ListContainers` and `ContainerStatus` report it:
+/// what a restarted kubelet finds and adopts (docs/semantics.md §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRecord {
+    pub id: ContainerId,
+    /// The pod spec's container name.
+    pub name: String,
+    /// Its instance number ([`ContainerSpec::attempt`], the restartCount it was started as).
+    pub attempt: i32,
+    pub state: ContainerState,
+}
+
+/// Where a container instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    Running {
+        started_at: Timestamp,
+    },
+    Exited {
+        started_at: Timestamp,
+        finished_at: Timestamp,
+        exit: ExitStatus,
+    },
+}
+
 /// What an image says about how to run it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageConfig {
@@ -252,6 +280,12 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     }
 
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox>;
+    /// The sandbox of the pod with uid `pod_uid`, if the runtime holds one (CRI's
+    /// `ListPodSandbox` by the pod's label): a restarted kubelet finds its pods' sandboxes.
+    async fn find_sandbox(&self, pod_uid: &str) -> Result<Option<Sandbox>>;
+    /// Every container of `sandbox`, by name and then attempt (CRI's `ListContainers` and
+    /// `ContainerStatus`).
+    async fn list_containers(&self, sandbox: &Sandbox) -> Result<Vec<ContainerRecord>>;
     /// Removes the sandbox and its volumes; its containers must be removed first.
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()>;
 

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use k8s_openapi::jiff::Timestamp;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
@@ -42,9 +43,9 @@ use applets::Applets;
 use namespaces::{BindMount, MountKind, MountPlan, Namespaces, PidNamespace};
 
 use super::{
-    ContainerId, ContainerRuntime, ContainerSpec, EXEC_OUTPUT_LIMIT, ExecError, ExecOutput,
-    ExitStatus, ImageConfig, Result, RuntimeError, Sandbox, SandboxSpec, ServiceAddress,
-    VolumeSource, VolumeSpec, write_volume_files,
+    ContainerId, ContainerRecord, ContainerRuntime, ContainerSpec, ContainerState,
+    EXEC_OUTPUT_LIMIT, ExecError, ExecOutput, ExitStatus, ImageConfig, Result, RuntimeError,
+    Sandbox, SandboxSpec, ServiceAddress, VolumeSource, VolumeSpec, write_volume_files,
 };
 use crate::probe::hosts::Hosts;
 
@@ -108,6 +109,11 @@ fn own_tree_in_tmp() -> Option<PathBuf> {
 
 /// One container instance.
 struct Proc {
+    /// The sandbox it belongs to, its container name and attempt: what `list_containers`
+    /// reports.
+    sandbox: String,
+    name: String,
+    attempt: i32,
     dir: PathBuf,
     program: Vec<String>,
     env: Vec<(String, String)>,
@@ -117,6 +123,8 @@ struct Proc {
     visible: Vec<PathBuf>,
     /// Its first process's PID on this machine, which is also its process group.
     pgid: Mutex<Option<i32>>,
+    /// When it started and ended (set before `exit` is sent).
+    times: Mutex<(Option<Timestamp>, Option<Timestamp>)>,
     exit: watch::Sender<Option<ExitStatus>>,
 }
 
@@ -460,6 +468,45 @@ impl ContainerRuntime for ProcessRuntime {
         Ok(Sandbox { id, ip })
     }
 
+    async fn find_sandbox(&self, pod_uid: &str) -> Result<Option<Sandbox>> {
+        let sandboxes = self.sandboxes.lock().expect("runtime state");
+        Ok(sandboxes
+            .iter()
+            .find(|(_, pod)| pod.spec.pod_uid == pod_uid)
+            .map(|(id, pod)| Sandbox {
+                id: id.clone(),
+                ip: pod.ip,
+            }))
+    }
+
+    async fn list_containers(&self, sandbox: &Sandbox) -> Result<Vec<ContainerRecord>> {
+        let containers = self.containers.lock().expect("runtime state");
+        let mut records: Vec<ContainerRecord> = containers
+            .iter()
+            .filter(|(_, proc)| proc.sandbox == sandbox.id)
+            .map(|(id, proc)| {
+                let (started, finished) = *proc.times.lock().expect("container state");
+                let state = match (started, finished, *proc.exit.borrow()) {
+                    (Some(started_at), Some(finished_at), Some(exit)) => ContainerState::Exited {
+                        started_at,
+                        finished_at,
+                        exit,
+                    },
+                    (Some(started_at), _, _) => ContainerState::Running { started_at },
+                    _ => ContainerState::Created,
+                };
+                ContainerRecord {
+                    id: id.clone(),
+                    name: proc.name.clone(),
+                    attempt: proc.attempt,
+                    state,
+                }
+            })
+            .collect();
+        records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
+        Ok(records)
+    }
+
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {
         let pod = self
             .sandboxes
@@ -541,6 +588,9 @@ impl ContainerRuntime for ProcessRuntime {
             _ => dir.clone(),
         };
         let proc = Arc::new(Proc {
+            sandbox: sandbox.id.clone(),
+            name: spec.name.clone(),
+            attempt: spec.attempt,
             dir,
             program,
             env,
@@ -548,6 +598,7 @@ impl ContainerRuntime for ProcessRuntime {
             mounts,
             visible: self.visible_in(&pod),
             pgid: Mutex::new(None),
+            times: Mutex::default(),
             exit: watch::channel(None).0,
         });
         self.containers
@@ -586,6 +637,7 @@ impl ContainerRuntime for ProcessRuntime {
             .map_err(|e| RuntimeError(format!("cannot start {:?}: {e}", proc.program.join(" "))))?;
         let pid = started.pid;
         *proc.pgid.lock().expect("container state") = Some(pid);
+        proc.times.lock().expect("container state").0 = Some(crate::time::now());
         record(&self.run_dir.join("pgids"), &pid.to_string());
         let watcher = proc.clone();
         tokio::spawn(async move {
@@ -601,6 +653,7 @@ impl ContainerRuntime for ProcessRuntime {
                     oom_killed: false,
                 },
             };
+            watcher.times.lock().expect("container state").1 = Some(crate::time::now());
             watcher.exit.send_replace(Some(exit));
         });
         Ok(())

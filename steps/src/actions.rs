@@ -11,6 +11,9 @@
 //! When the health endpoint of container "app" starts failing
 //! When the health endpoint of container "app" of pod "backend" recovers
 //! When the process of container "app" is killed
+//! When the kubelet restarts
+//! When the kubelet stops
+//! When the kubelet starts again
 //! When the file "/tmp/healthy" is removed from container "app"
 //! ```
 
@@ -148,6 +151,25 @@ async fn container_health(
         "/health/unhealthy"
     };
     http_post(&format!("http://{ip}:{port}{path}")).await;
+}
+
+/// The engine's kubelet part restarts: its pod workers stop at once and new ones take the
+/// pods over from the runtime, whose containers keep running (`Engine::restart_kubelet`).
+#[when(regex = r"^the (?:kubelet|engine) restarts$")]
+async fn restart_kubelet(world: &mut PodlifeWorld) {
+    world.started().engine.restart_kubelet().await;
+}
+
+/// The kubelet part stops: containers run on unwatched, nothing is probed or restarted, and
+/// status stays as it was, until `the kubelet starts again`.
+#[when(regex = r"^the (?:kubelet|engine) stops$")]
+async fn stop_kubelet(world: &mut PodlifeWorld) {
+    world.started().engine.stop_kubelet().await;
+}
+
+#[when(regex = r"^the (?:kubelet|engine) starts again$")]
+fn start_kubelet(world: &mut PodlifeWorld) {
+    world.started().engine.start_kubelet();
 }
 
 #[when(regex = r#"^the process of container "([^"]+)"(?: of pod "([^"]+)")? is killed$"#)]

@@ -46,6 +46,7 @@ pub fn running<'a>(pod: &'a str, name: &'a str) -> Fact<impl Says + 'a> {
         }
         match r.observation() {
             Some(Observation::ContainerStarted { .. }) => Some(true),
+            Some(Observation::ContainerAdopted { running, .. }) => Some(*running),
             Some(Observation::ContainerExited { .. }) => Some(false),
             _ => None,
         }
@@ -78,14 +79,14 @@ pub fn started<'a>(pod: &'a str, name: &'a str, has_startup: bool) -> Fact<impl 
     })
 }
 
-/// The restart count of the container, where a record says it (at each start).
+/// The restart count of the container, where a record says it (at each start, and when a
+/// restarted kubelet adopts it).
 pub fn restart_count(record: &Record, pod: &str, name: &str) -> Option<i32> {
     match record.observation() {
-        Some(Observation::ContainerStarted { restart_count })
-            if of_container(record, pod, name) =>
-        {
-            Some(*restart_count)
-        }
+        Some(
+            Observation::ContainerStarted { restart_count }
+            | Observation::ContainerAdopted { restart_count, .. },
+        ) if of_container(record, pod, name) => Some(*restart_count),
         _ => None,
     }
 }

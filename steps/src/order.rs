@@ -10,6 +10,8 @@
 //! Then the preStop hook of container "app" ran for 5s, give or take 1s
 //! Then container "app" became ready at least 10s after it started
 //! Then container "app" was restarted 10s, 20s after it exited, give or take 2s
+//! Then container "app" was started 1 time
+//! Then the postStart hook of container "app" ran 1 time
 //! Then no liveness probe ran after the preStop hook of container "app" started
 //! Then the pod was never Ready
 //! Then the pod is never Running during 20s
@@ -186,6 +188,38 @@ async fn hook_ran_for(
         took,
     ) {
         world.fail(&why);
+    }
+}
+
+/// Counts starts of instances (a container a restarted kubelet adopted was not started
+/// again), so far.
+#[then(regex = r#"^container "([^"]+)"(?: of pod "([^"]+)")? was started (\d+) times?$"#)]
+fn started_times(world: &mut PodlifeWorld, name: String, pod: String, times: usize) {
+    let pod = world.pod(pod_arg(&pod));
+    let found = picked(world, &pod, &name, is_start).len();
+    if found != times {
+        world.fail(&format!(
+            "container {name} to have been started {times} time(s); it was started {found} time(s)"
+        ));
+    }
+}
+
+/// Counts runs of a hook, so far.
+#[then(regex = r#"^the (preStop|postStart) hook of container "([^"]+)" ran (\d+) times?$"#)]
+fn hook_runs(world: &mut PodlifeWorld, hook: String, name: String, times: usize) {
+    let pod = world.pod(None);
+    let kind = hook_kind(&hook);
+    let found = picked(
+        world,
+        &pod,
+        &name,
+        |r| matches!(r.observation(), Some(Observation::HookStarted { hook }) if *hook == kind),
+    )
+    .len();
+    if found != times {
+        world.fail(&format!(
+            "the {hook} hook of container {name} to have run {times} time(s); it ran {found} time(s)"
+        ));
     }
 }
 

@@ -9,9 +9,12 @@
 //! killing one (preStop → stop signal → grace → SIGKILL) runs in a task of its own, so probes
 //! and deletion keep being handled meanwhile.
 
+mod adopt;
 mod prepare;
 mod start;
 mod terminate;
+
+pub use adopt::KubeletRestart;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +22,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus};
 use k8s_openapi::jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
@@ -96,12 +100,27 @@ struct Live {
     id: ContainerId,
     attempt: i32,
     started_at: Timestamp,
+    /// When it ended, if the runtime already said so when it was adopted.
+    exited_at: Option<Timestamp>,
     gates: watch::Sender<Gates>,
     killing: bool,
     /// Moves in the deadlines of the kill under way (a later, shorter deletion).
     cut: watch::Sender<Option<Cut>>,
     /// What stops it: `lifecycle.stopSignal`, else the image's STOPSIGNAL, else SIGTERM.
     stop_signal: Signal,
+}
+
+/// The tasks a pod worker starts (probe workers, exit waiters, kills, timers): they end with
+/// it, so a worker that is stopped — at the pod's end, or abruptly as a restarting kubelet's
+/// are — leaves nothing of its own running.
+#[derive(Default)]
+struct Tasks(JoinSet<()>);
+
+impl Tasks {
+    fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        while self.0.try_join_next().is_some() {}
+        self.0.spawn(task);
+    }
 }
 
 /// A pod worker; see the module documentation.
@@ -146,6 +165,13 @@ pub struct PodWorker {
     message: Option<String>,
     dead: Vec<ContainerId>,
     finished: bool,
+    tasks: Tasks,
+    /// Set when this worker replaces one a restarting kubelet lost: it adopts what the
+    /// runtime still holds (docs/semantics.md §11).
+    restart: Option<adopt::KubeletRestart>,
+    /// When the kubelet (re)started, if it did while this pod could be affected: probe
+    /// workers begun within a period of it are spread out (see [`ProbeWorker`]).
+    kubelet_started: Option<Instant>,
 }
 
 /// The signal that stops `container`: `lifecycle.stopSignal`, else its image's STOPSIGNAL,
@@ -177,6 +203,12 @@ impl PodWorker {
     /// Reads ConfigMaps and Secrets from `inputs`.
     pub fn with_inputs(mut self, inputs: SharedInputs) -> Self {
         self.inputs = inputs;
+        self
+    }
+
+    /// The kubelet started at `at` (see [`PodWorker::kubelet_started`]).
+    pub fn with_kubelet_started(mut self, at: Option<Instant>) -> Self {
+        self.kubelet_started = at;
         self
     }
 
@@ -280,6 +312,9 @@ impl PodWorker {
             message: None,
             dead: Vec::new(),
             finished: false,
+            tasks: Tasks::default(),
+            restart: None,
+            kubelet_started: None,
         }
     }
 
@@ -299,25 +334,24 @@ impl PodWorker {
 
     /// Runs the pod until it has finished: everything stopped and removed.
     pub async fn run(mut self) {
-        self.event(
-            None,
-            EventType::Normal,
-            "Scheduled",
-            format!(
-                "Successfully assigned {}/{} to podlife",
-                self.namespace, self.name
-            ),
-        );
-        self.start_time = Some(status::now());
-        // activeDeadlineSeconds counts from the pod's startTime, sandbox creation included.
-        if let Some(deadline) = self.spec.active_deadline_seconds {
-            let tx = self.tx.clone();
-            let wait = self.log.scale().seconds(deadline);
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                let _ = tx.send(Msg::Deadline);
-            });
+        if self.adopt().await {
+            self.arm_deadline();
+            self.publish();
+            return self.serve().await;
         }
+        if self.start_time.is_none() {
+            self.event(
+                None,
+                EventType::Normal,
+                "Scheduled",
+                format!(
+                    "Successfully assigned {}/{} to podlife",
+                    self.namespace, self.name
+                ),
+            );
+            self.start_time = Some(status::now());
+        }
+        self.arm_deadline();
 
         let Some(volumes) = self.volumes().await else {
             // Deleted while waiting for a volume's source.
@@ -378,6 +412,30 @@ impl PodWorker {
             }
         }
         self.publish();
+        self.serve().await;
+    }
+
+    /// activeDeadlineSeconds counts from the pod's startTime, sandbox creation included.
+    fn arm_deadline(&mut self) {
+        let (Some(deadline), Some(start)) = (self.spec.active_deadline_seconds, self.start_time)
+        else {
+            return;
+        };
+        let scale = self.log.scale();
+        let ran: Duration = status::now()
+            .duration_since(start)
+            .try_into()
+            .unwrap_or_default();
+        let wait = scale.seconds(deadline).saturating_sub(ran);
+        let tx = self.tx.clone();
+        self.tasks.spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = tx.send(Msg::Deadline);
+        });
+    }
+
+    /// Syncs, then handles messages until the pod has finished.
+    async fn serve(&mut self) {
         self.sync().await;
         while !self.finished {
             let Some(msg) = self.rx.recv().await else {
@@ -476,7 +534,7 @@ impl PodWorker {
             reason: exit.reason().to_owned(),
             message,
             started_at: live.started_at,
-            finished_at: status::now(),
+            finished_at: live.exited_at.unwrap_or_else(status::now),
             container_id: format!("{}://{}", self.runtime.name(), live.id),
         };
         self.observe(

@@ -45,7 +45,7 @@ impl PodWorker {
                 );
                 let tx = self.tx.clone();
                 let wait = scale.wall(delay);
-                tokio::spawn(async move {
+                self.tasks.spawn(async move {
                     tokio::time::sleep(wait).await;
                     let _ = tx.send(Msg::Restart { slot: index });
                 });
@@ -177,6 +177,7 @@ impl PodWorker {
             id: id.clone(),
             attempt,
             started_at,
+            exited_at: None,
             gates,
             killing: false,
             cut: watch::channel(None).0,
@@ -185,20 +186,7 @@ impl PodWorker {
         if self.slots[index].role == Role::App {
             self.app_ever_started = true;
         }
-        {
-            let runtime = self.runtime.clone();
-            let tx = self.tx.clone();
-            let id = id.clone();
-            tokio::spawn(async move {
-                if let Ok(exit) = runtime.wait_container(&id).await {
-                    let _ = tx.send(Msg::Exited {
-                        slot: index,
-                        attempt,
-                        exit,
-                    });
-                }
-            });
-        }
+        self.watch_exit(index, attempt, &id);
         let target = self.target(&container, &id, sandbox.ip);
         if let Some(handler) = container
             .lifecycle
@@ -285,23 +273,59 @@ impl PodWorker {
         if slot.view.started && !has_readiness && slot.role != Role::Init {
             self.set_ready(index, true);
         }
+        self.start_probes(index, started, &target, false);
+        self.publish();
+    }
+
+    /// Tells the worker when instance `attempt` of container `index` exits.
+    pub(super) fn watch_exit(&mut self, index: usize, attempt: i32, id: &ContainerId) {
+        let runtime = self.runtime.clone();
+        let tx = self.tx.clone();
+        let id = id.clone();
+        self.tasks.spawn(async move {
+            if let Ok(exit) = runtime.wait_container(&id).await {
+                let _ = tx.send(Msg::Exited {
+                    slot: index,
+                    attempt,
+                    exit,
+                });
+            }
+        });
+    }
+
+    /// The probe workers of container `index`'s live instance, which started at `started`
+    /// (`adopted`: after a kubelet restart).
+    pub(super) fn start_probes(
+        &mut self,
+        index: usize,
+        started: Instant,
+        target: &Target,
+        adopted: bool,
+    ) {
         let slot = &self.slots[index];
-        let live = slot.live.as_ref().expect("checked above");
-        for probe in &slot.probes {
-            let worker = ProbeWorker {
+        let Some(live) = slot.live.as_ref() else {
+            return;
+        };
+        let workers: Vec<ProbeWorker> = slot
+            .probes
+            .iter()
+            .map(|probe| ProbeWorker {
                 spec: probe.clone(),
                 slot: index,
-                attempt,
+                attempt: live.attempt,
                 started,
                 target: target.clone(),
                 tx: self.tx.clone(),
                 log: self.log.clone(),
                 pod: self.name.clone(),
                 gates: live.gates.subscribe(),
-            };
-            tokio::spawn(worker.run());
+                kubelet_started: self.kubelet_started,
+                adopted,
+            })
+            .collect();
+        for worker in workers {
+            self.tasks.spawn(worker.run());
         }
-        self.publish();
     }
 
     /// What hooks and probes of `container` (instance `id`) run against.

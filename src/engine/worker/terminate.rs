@@ -69,7 +69,7 @@ impl PodWorker {
             cut,
         };
         self.event(Some(&name), EventType::Normal, "Killing", message);
-        tokio::spawn(kill.run());
+        self.tasks.spawn(kill.run());
     }
 
     /// Termination: every running container is killed at once, as the kubelet's
