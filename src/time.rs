@@ -10,8 +10,17 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 /// The current wall-clock time, for status timestamps (runtimes report container start and
-/// exit times in it too).
+/// exit times in it too). It follows the tokio clock from the first call on, so that under a
+/// paused clock (the simulated runtime's tests) timestamps move with the timers.
 pub fn now() -> Timestamp {
+    static ORIGIN: std::sync::OnceLock<(Timestamp, tokio::time::Instant)> =
+        std::sync::OnceLock::new();
+    let (wall, tick) = *ORIGIN.get_or_init(|| (system_now(), tokio::time::Instant::now()));
+    let since = tokio::time::Instant::now().saturating_duration_since(tick);
+    wall.checked_add(since).unwrap_or(wall)
+}
+
+fn system_now() -> Timestamp {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ContainerPort, HTTPGetAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -10,7 +11,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::spec::Handler;
 use crate::probe::hosts::Hosts;
 use crate::probe::{self, HttpTarget, ProbeOutcome, Scheme};
-use crate::runtime::{ContainerId, ContainerRuntime, ExecError};
+use crate::runtime::{ContainerId, ContainerRuntime, ExecError, NetworkAnswer};
 use crate::time::TimeScale;
 
 /// The container a handler runs against.
@@ -86,11 +87,17 @@ pub async fn probe(target: &Target, handler: &Handler, timeout: i64) -> ProbeOut
             }
         }
         Handler::HttpGet(action) => match target.http_target(action) {
-            Ok(http) => probe::http::probe(&http, wall).await,
+            Ok(http) => match simulated(target, http.port, Some(wall)).await {
+                Some(outcome) => outcome,
+                None => probe::http::probe(&http, wall).await,
+            },
             Err(e) => ProbeOutcome::Error(e),
         },
         Handler::TcpSocket(action) => match target.port(&action.port) {
             Ok(port) => {
+                if let Some(outcome) = simulated(target, port, Some(wall)).await {
+                    return outcome;
+                }
                 let host = action
                     .host
                     .clone()
@@ -101,11 +108,27 @@ pub async fn probe(target: &Target, handler: &Handler, timeout: i64) -> ProbeOut
             Err(e) => ProbeOutcome::Error(e),
         },
         Handler::Grpc { port, service } => match u16::try_from(*port) {
-            Ok(port) => probe::grpc::probe(&target.pod_ip.to_string(), port, service, wall).await,
+            Ok(port) => match simulated(target, port, Some(wall)).await {
+                Some(outcome) => outcome,
+                None => probe::grpc::probe(&target.pod_ip.to_string(), port, service, wall).await,
+            },
             Err(_) => ProbeOutcome::Error(format!("invalid port number: {port}")),
         },
         Handler::Sleep(_) => ProbeOutcome::Error("sleep is not a probe handler".into()),
     }
+}
+
+/// The answer of a runtime that simulates the pod network ([`NetworkAnswer`]), if it does.
+async fn simulated(target: &Target, port: u16, timeout: Option<Duration>) -> Option<ProbeOutcome> {
+    let answer = target
+        .runtime
+        .network_check(&target.id, port, timeout)
+        .await?;
+    Some(match answer {
+        NetworkAnswer::Passed => ProbeOutcome::Success(String::new()),
+        NetworkAnswer::Failed(why) => ProbeOutcome::Failure(why),
+        NetworkAnswer::TimedOut => ProbeOutcome::Failure(format!("port {port}: timeout")),
+    })
 }
 
 /// What a successful hook left to report.
@@ -146,6 +169,11 @@ pub async fn hook(target: &Target, handler: &Handler) -> Result<HookNote, String
                 )
             };
             let http = target.http_target(action).map_err(&fail)?;
+            match simulated(target, http.port, None).await {
+                Some(ProbeOutcome::Failure(why)) => return Err(fail(why)),
+                Some(_) => return Ok(HookNote::default()),
+                None => {}
+            }
             let response = probe::http::hook(&http).await.map_err(fail)?;
             Ok(HookNote {
                 http_fallback: response.fell_back_to_http.then(|| {

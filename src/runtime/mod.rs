@@ -2,12 +2,13 @@
 //! Kubernetes. The engine owns every semantic (hooks, probes, grace periods, restarts); a
 //! runtime only creates, starts, signals, waits for and removes containers in a pod sandbox.
 //!
-//! Implementations: [`process`] (local process groups, the embedded default); Docker and a
-//! simulated runtime fit the same trait.
+//! Implementations: [`process`] (local process groups, the embedded default), [`docker`], and
+//! [`sim`] (scripted containers for tests under a paused clock).
 
 pub mod docker;
 pub mod netns;
 pub mod process;
+pub mod sim;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -247,6 +248,15 @@ pub enum ExecError {
     Failed(String),
 }
 
+/// How a simulated pod network answered one of the engine's httpGet, tcpSocket or gRPC checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkAnswer {
+    Passed,
+    /// Failed, with what the check's failure says.
+    Failed(String),
+    TimedOut,
+}
+
 /// A runtime operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeError(pub String);
@@ -308,6 +318,18 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     }
 
     async fn image_config(&self, image: &str) -> Result<ImageConfig>;
+
+    /// A runtime that simulates its pods' network answers the engine's httpGet, tcpSocket and
+    /// gRPC checks (probes and hooks) of container `id` on `port` itself, within `timeout`.
+    /// `None`, as from every real runtime: the engine reaches the pod over the network.
+    async fn network_check(
+        &self,
+        _id: &ContainerId,
+        _port: u16,
+        _timeout: Option<Duration>,
+    ) -> Option<NetworkAnswer> {
+        None
+    }
 
     async fn create_container(
         &self,

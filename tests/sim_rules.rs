@@ -1,0 +1,351 @@
+//! Engine rules on the simulated runtime under a paused tokio clock: every time asserted here
+//! is exact (manifest time = wall time at scale 1, and the clock only moves when everything
+//! waits), so these tests state the kubelet's arithmetic itself, in milliseconds of real time.
+//! The § numbers are docs/semantics.md's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use podlife::engine::{Engine, HookKind, Observation, Record};
+use podlife::manifest::expand::{NameRng, expand};
+use podlife::manifest::{Source, analyze};
+use podlife::runtime::sim::{Check, CheckMatch, OnSignal, Script, SimRuntime};
+use podlife::time::TimeScale;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// An engine on `runtime` at scale 1 running `yaml`'s pods.
+async fn run(runtime: SimRuntime, yaml: &str) -> Engine {
+    let engine = Engine::new(Arc::new(runtime), TimeScale::default());
+    let report = analyze(Source::new("test.yaml", yaml.to_owned()));
+    assert!(report.is_valid(), "{:#?}", report.diagnostics);
+    let plan = expand(&report.manifests, &mut NameRng::with_seed(1));
+    let errors = engine.apply_plan(&plan).await;
+    assert!(errors.is_empty(), "{errors:?}");
+    engine
+}
+
+/// Lets `seconds` of manifest time pass.
+async fn pass(seconds: f64) {
+    tokio::time::sleep(secs(seconds)).await;
+}
+
+/// When (manifest seconds) each record of `container` matching `f` came, in order.
+fn times(engine: &Engine, container: &str, f: impl Fn(&Observation) -> bool) -> Vec<f64> {
+    engine
+        .log()
+        .records()
+        .iter()
+        .filter(|r| r.container.as_deref() == Some(container))
+        .filter(|r| r.observation().is_some_and(&f))
+        .map(|r: &Record| (r.manifest.as_secs_f64() * 1000.0).round() / 1000.0)
+        .collect()
+}
+
+fn signal(name: &'static str) -> impl Fn(&Observation) -> bool {
+    move |o| matches!(o, Observation::SignalSent { signal } if signal == name)
+}
+
+fn started(o: &Observation) -> bool {
+    matches!(o, Observation::ContainerStarted { .. })
+}
+
+fn exited(o: &Observation) -> bool {
+    matches!(o, Observation::ContainerExited { .. })
+}
+
+const STUBBORN_WITH_HOOK: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 10
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    lifecycle:
+      preStop:
+        exec: {command: ["hook"]}
+"#;
+
+/// A container that ignores its stop signal and a preStop hook that takes `hook` seconds.
+fn stubborn(hook: f64) -> SimRuntime {
+    SimRuntime::new().script(
+        "app",
+        Script::forever().on_signal(OnSignal::Ignores).check(Check {
+            matches: CheckMatch::Exec("hook".into()),
+            answers: vec![(Duration::ZERO, true)],
+            takes: secs(hook),
+        }),
+    )
+}
+
+/// §4.2: the whole seconds preStop took come off the grace period; SIGKILL when the rest has
+/// passed after the stop signal.
+#[tokio::test(start_paused = true)]
+async fn prestop_time_comes_off_the_grace_in_whole_seconds() {
+    let engine = run(stubborn(2.5), STUBBORN_WITH_HOOK).await;
+    pass(1.0).await;
+    engine.delete("web", None).unwrap();
+    pass(30.0).await;
+    let hook = times(&engine, "app", |o| {
+        matches!(
+            o,
+            Observation::HookStarted {
+                hook: HookKind::PreStop
+            }
+        )
+    });
+    assert_eq!(hook, [1.0]);
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [3.5]);
+    // 10 - 2 (whole seconds of the 2.5 s hook) = 8 s after the stop signal.
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [11.5]);
+    assert_eq!(times(&engine, "app", exited), [11.5]);
+}
+
+/// §4.2: a preStop hook that outlives the grace period is cut off at it; the container then
+/// gets the minimum 2 s between stop signal and SIGKILL.
+#[tokio::test(start_paused = true)]
+async fn prestop_longer_than_the_grace_gets_the_two_second_window() {
+    let engine = run(stubborn(60.0), STUBBORN_WITH_HOOK).await;
+    engine.delete("web", Some(5)).unwrap();
+    pass(30.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [5.0]);
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [7.0]);
+}
+
+/// §4.4: a force deletion (grace 0) still gets 1 s, for preStop, then the 2 s window.
+#[tokio::test(start_paused = true)]
+async fn force_deletion_gets_one_second_and_the_window() {
+    let engine = run(stubborn(60.0), STUBBORN_WITH_HOOK).await;
+    engine.delete("web", Some(0)).unwrap();
+    pass(30.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [1.0]);
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [3.0]);
+}
+
+/// §6: the first restart is at once, then 10 s doubling.
+#[tokio::test(start_paused = true)]
+async fn crash_loop_back_off_doubles_from_ten_seconds() {
+    let runtime = SimRuntime::new().script("app", Script::exits(secs(1.0), 1));
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: crash}
+spec:
+  containers:
+  - {name: app, image: busybox, command: ["false"]}
+"#,
+    )
+    .await;
+    pass(100.0).await;
+    // Exits at 1, 2, 13, 34; restarts at once, then after 10, 20, 40 s.
+    assert_eq!(times(&engine, "app", started), [0.0, 1.0, 12.0, 33.0, 74.0]);
+}
+
+/// §5.2, §5.3: the first attempt at the container's start + initialDelaySeconds, then every
+/// period; Ready after successThreshold, not Ready after failureThreshold consecutive failures.
+#[tokio::test(start_paused = true)]
+async fn readiness_follows_its_thresholds_from_the_initial_delay() {
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script::forever().check(Check::fails_from(
+            CheckMatch::Exec("ready".into()),
+            secs(40.0),
+        )),
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    readinessProbe:
+      exec: {command: ["ready"]}
+      initialDelaySeconds: 5
+      periodSeconds: 10
+      successThreshold: 2
+      failureThreshold: 3
+"#,
+    )
+    .await;
+    pass(100.0).await;
+    let attempts = times(&engine, "app", |o| {
+        matches!(o, Observation::ProbeAttempt { .. })
+    });
+    assert_eq!(&attempts[..6], [5.0, 15.0, 25.0, 35.0, 45.0, 55.0]);
+    let ready = times(&engine, "app", |o| {
+        matches!(o, Observation::ReadyChanged { ready: true })
+    });
+    let unready = times(&engine, "app", |o| {
+        matches!(o, Observation::ReadyChanged { ready: false })
+    });
+    // Two successes (5, 15); failures from 45: the third at 65.
+    assert_eq!(ready, [15.0]);
+    assert_eq!(unready, [65.0]);
+}
+
+/// §2.1: init containers one after another, each once it has succeeded; then the app.
+#[tokio::test(start_paused = true)]
+async fn init_containers_run_in_order_before_the_app() {
+    let runtime = SimRuntime::new()
+        .script("first", Script::exits(secs(2.0), 0))
+        .script("second", Script::exits(secs(3.0), 0));
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+  - {name: first, image: busybox, command: ["true"]}
+  - {name: second, image: busybox, command: ["true"]}
+  containers:
+  - {name: app, image: busybox, command: ["sleep", "infinity"]}
+"#,
+    )
+    .await;
+    pass(10.0).await;
+    assert_eq!(times(&engine, "first", started), [0.0]);
+    assert_eq!(times(&engine, "second", started), [2.0]);
+    assert_eq!(times(&engine, "app", started), [5.0]);
+}
+
+/// §4.3: on deletion the app gets its stop signal first; the sidecar once the app has exited.
+#[tokio::test(start_paused = true)]
+async fn sidecar_is_stopped_after_the_app_has_exited() {
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script::forever().on_signal(OnSignal::Exits {
+            after: secs(3.0),
+            code: 0,
+        }),
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+  - {name: proxy, image: busybox, command: ["sleep", "infinity"], restartPolicy: Always}
+  containers:
+  - {name: app, image: busybox, command: ["sleep", "infinity"]}
+"#,
+    )
+    .await;
+    pass(1.0).await;
+    engine.delete("web", None).unwrap();
+    pass(40.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [1.0]);
+    assert_eq!(times(&engine, "app", exited), [4.0]);
+    assert_eq!(times(&engine, "proxy", signal("SIGTERM")), [4.0]);
+    assert!(times(&engine, "proxy", signal("SIGKILL")).is_empty());
+}
+
+/// §5.3: a liveness failure at the threshold kills the container with the pod's grace period
+/// and restarts it at once (its first restart).
+#[tokio::test(start_paused = true)]
+async fn liveness_failure_restarts_the_container() {
+    let unhealthy = Script::forever().check(Check::fails_from(CheckMatch::Port(8080), secs(25.0)));
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script {
+            then: vec![Script::forever()],
+            ..unhealthy
+        },
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 10
+      failureThreshold: 3
+"#,
+    )
+    .await;
+    pass(100.0).await;
+    // Attempts at 0, 10, 20 pass; 30, 40, 50 fail: killed at 50, started again at once.
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [50.0]);
+    assert_eq!(times(&engine, "app", started), [0.0, 50.0]);
+    let status = engine.status("web").unwrap();
+    assert_eq!(status.container_statuses.unwrap()[0].restart_count, 1);
+}
+
+/// §11: a kubelet restart adopts the running container: not started again, no postStart,
+/// Ready kept, its restart count from the runtime.
+#[tokio::test(start_paused = true)]
+async fn kubelet_restart_adopts_running_containers() {
+    let runtime = SimRuntime::new().script("app", Script::forever());
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    lifecycle:
+      postStart:
+        exec: {command: ["started"]}
+    readinessProbe:
+      exec: {command: ["ready"]}
+      periodSeconds: 10
+"#,
+    )
+    .await;
+    pass(15.0).await;
+    engine.restart_kubelet().await;
+    pass(30.0).await;
+    assert_eq!(times(&engine, "app", started), [0.0]);
+    let hooks = times(&engine, "app", |o| {
+        matches!(o, Observation::HookStarted { .. })
+    });
+    assert_eq!(hooks, [0.0]);
+    let readiness = times(&engine, "app", |o| {
+        matches!(o, Observation::ReadyChanged { .. })
+    });
+    assert_eq!(readiness, [0.0], "ready once, and kept across the restart");
+    let adopted = times(&engine, "app", |o| {
+        matches!(
+            o,
+            Observation::ContainerAdopted {
+                restart_count: 0,
+                running: true
+            }
+        )
+    });
+    assert_eq!(adopted, [15.0]);
+    // Probes go on after the restart (the first within a period, at a random point).
+    let attempts = times(&engine, "app", |o| {
+        matches!(o, Observation::ProbeAttempt { .. })
+    });
+    assert!(
+        attempts.iter().filter(|t| **t > 15.0).count() >= 2,
+        "{attempts:?}"
+    );
+}
