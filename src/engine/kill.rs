@@ -8,6 +8,8 @@
 //! starts when termination begins and the grace period is one budget for the whole pod; only
 //! the stop signals are ordered, by [`TerminationOrder`].
 
+use std::time::Duration;
+
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -19,6 +21,25 @@ use crate::runtime::Signal;
 /// Every container gets at least this long between the stop signal and SIGKILL
 /// (`minimumGracePeriodInSeconds`).
 pub const MINIMUM_STOP_WINDOW: i64 = 2;
+
+/// The kubelet's `killContainer` arithmetic (docs/semantics.md §4.2): the manifest seconds
+/// left of `grace` for the stop window once preStop took `pre_stop_took` and a sidecar's wait
+/// for its turn `turn_took`, each in whole seconds as the kubelet subtracts them, and at most
+/// what a shorter deletion left (`shortened_to`). The caller floors it at
+/// [`MINIMUM_STOP_WINDOW`]; it may be zero or less when nothing is left.
+pub fn stop_window(
+    grace: i64,
+    pre_stop_took: Duration,
+    turn_took: Duration,
+    shortened_to: Option<Duration>,
+) -> i64 {
+    let whole = |d: Duration| d.as_secs() as i64;
+    let left = grace - whole(pre_stop_took) - whole(turn_took);
+    match shortened_to {
+        Some(rest) => left.min(whole(rest)),
+        None => left,
+    }
+}
 
 /// A change to a kill under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,11 +160,6 @@ impl Kill {
         self.signal(Signal::SIGKILL).await;
     }
 
-    /// Whole manifest seconds since `since` (the kubelet truncates what it subtracts).
-    fn whole_seconds_since(&self, since: Instant) -> i64 {
-        self.target.scale.manifest(since.elapsed()).as_secs() as i64
-    }
-
     pub async fn run(mut self) {
         let scale = self.target.scale;
         let mut deadline = Deadline {
@@ -152,33 +168,34 @@ impl Kill {
             now: false,
         };
         deadline.apply(*self.cut.borrow_and_update(), scale);
-        let mut remaining = self.grace;
+        let mut pre_stop_took = Duration::ZERO;
         if self.grace > 0
             && !deadline.now
             && let Some(handler) = self.pre_stop.clone()
         {
             let begun = Instant::now();
             self.pre_stop(&handler, &mut deadline).await;
-            remaining -= self.whole_seconds_since(begun);
+            pre_stop_took = scale.manifest(begun.elapsed());
         }
-        if self.grace > 0 && remaining > 0 && !deadline.now && !self.turn.is_empty() {
+        let mut turn_took = Duration::ZERO;
+        let left = stop_window(self.grace, pre_stop_took, Duration::ZERO, None);
+        if self.grace > 0 && left > 0 && !deadline.now && !self.turn.is_empty() {
             // The wait is bounded by what is left of the grace period once preStop is done
             // (`waitForTurn(name, gracePeriod)`), or by a shorter deletion's deadline.
             let begun = Instant::now();
-            let bound = begun + scale.seconds(remaining);
+            let bound = begun + scale.seconds(left);
             self.wait_for_turn(bound, &mut deadline).await;
-            remaining -= self.whole_seconds_since(begun);
+            turn_took = scale.manifest(begun.elapsed());
         }
         if deadline.now {
             return self.sigkill().await;
         }
-        if deadline.shortened {
-            // A shorter deletion during preStop or the wait leaves what is left of its period.
-            let left = scale.manifest(deadline.at.saturating_duration_since(Instant::now()));
-            remaining = remaining.min(left.as_secs() as i64);
-        }
-        let window = remaining.max(MINIMUM_STOP_WINDOW);
-        self.stop(window).await;
+        // A shorter deletion during preStop or the wait leaves what is left of its period.
+        let shortened = deadline
+            .shortened
+            .then(|| scale.manifest(deadline.at.saturating_duration_since(Instant::now())));
+        let window = stop_window(self.grace, pre_stop_took, turn_took, shortened);
+        self.stop(window.max(MINIMUM_STOP_WINDOW)).await;
     }
 
     /// Runs the preStop hook until it ends or the deadline passes.
@@ -263,5 +280,41 @@ impl Kill {
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds)
+    }
+
+    #[test]
+    fn pre_stop_comes_off_in_whole_seconds() {
+        assert_eq!(stop_window(30, s(0.0), s(0.0), None), 30);
+        assert_eq!(stop_window(10, s(2.9), s(0.0), None), 8);
+        assert_eq!(stop_window(10, s(3.0), s(0.0), None), 7);
+    }
+
+    #[test]
+    fn a_sidecars_wait_for_its_turn_comes_off_too() {
+        assert_eq!(stop_window(10, s(2.5), s(4.5), None), 4);
+    }
+
+    #[test]
+    fn nothing_left_is_zero_or_less_and_floored_by_the_caller() {
+        assert_eq!(stop_window(5, s(5.0), s(0.0), None), 0);
+        assert_eq!(
+            stop_window(5, s(5.0), s(0.0), None).max(MINIMUM_STOP_WINDOW),
+            2
+        );
+    }
+
+    #[test]
+    fn a_shorter_deletion_caps_what_is_left() {
+        assert_eq!(stop_window(30, s(1.0), s(0.0), Some(s(3.7))), 3);
+        assert_eq!(stop_window(5, s(1.0), s(0.0), Some(s(10.0))), 4);
     }
 }
