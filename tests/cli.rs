@@ -423,7 +423,17 @@ fn nothing_survives_a_killed_engine() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let sleeper = sleeper(&marker).expect("the background sleep runs");
+    // `touch` can finish before the backgrounded shell has exec'd `sleep`: wait for it.
+    let sleeper = loop {
+        if let Some(pid) = sleeper(&marker) {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background sleep never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     child.wait().unwrap();
     let alive = |pid: i32| {
@@ -607,4 +617,63 @@ fn images_are_built_before_the_run_starts() {
         "{out}"
     );
     assert!(!out.contains("Pulling"), "{out}");
+}
+
+/// `--runtime sim`: a what-if run on the simulated clock follows the pod's script annotation
+/// and the kubelet's timing exactly, and takes no time.
+#[test]
+fn a_simulated_run_follows_its_script_on_a_simulated_clock() {
+    let manifest = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: whatif
+  annotations:
+    sim.podlife.dev/app: "exec cat fails from 30s; on-signal exits 0 after 3s | runs"
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "infinity"]
+    livenessProbe:
+      exec: {command: ["cat", "/tmp/healthy"]}
+      periodSeconds: 5
+      failureThreshold: 3
+"#;
+    let began = std::time::Instant::now();
+    let output = podlife()
+        .args(["run", "--runtime", "sim", "-", "--for", "10m", "-o", "json"])
+        .write_stdin(manifest)
+        .output()
+        .unwrap();
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(60),
+        "ten simulated minutes took {:?}",
+        began.elapsed()
+    );
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("JSON lines"))
+        .collect();
+    let at = |reason: &str| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| l["reason"] == reason)
+            .filter_map(|l| l["manifest"].as_f64())
+            .collect()
+    };
+    // Probes fail from 30 s; the third failure (40 s) kills; the container takes 3 s to exit
+    // and is restarted at once; the deletion at 10 min stops the second instance.
+    assert_eq!(at("Killing"), [40.0, 600.0], "{lines:#?}");
+    assert_eq!(at("Started"), [0.0, 43.0], "{lines:#?}");
+}
+
+#[test]
+fn a_simulated_run_needs_an_end() {
+    podlife()
+        .args(["run", "--runtime", "sim", "fixtures/liveness-exec.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--runtime sim needs --for"));
 }

@@ -15,6 +15,7 @@ fn sandbox_spec(name: &str) -> SandboxSpec {
         namespace: "default".to_owned(),
         hostname: name.to_owned(),
         volumes: vec![podlife::runtime::VolumeSpec::empty("data")],
+        annotations: Default::default(),
     }
 }
 

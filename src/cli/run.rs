@@ -18,6 +18,7 @@ use crate::manifest::{FileReport, Manifest, load_inputs};
 use crate::runtime::ContainerRuntime;
 use crate::runtime::docker::{DockerOptions, DockerRuntime};
 use crate::runtime::process::ProcessRuntime;
+use crate::runtime::sim::SimRuntime;
 use crate::time::TimeScale;
 
 /// Run the pods of Kubernetes manifests with the kubelet's lifecycle semantics and show, live,
@@ -87,6 +88,10 @@ pub enum RuntimeChoice {
     Process,
     /// Containers on the local Docker engine, from images podlife builds itself.
     Docker,
+    /// Simulated containers on a simulated clock: what-if runs of a manifest's timing that
+    /// take no time (needs --for). Containers follow their `sim.podlife.dev/<container>`
+    /// annotation scripts, else run until stopped and pass every check.
+    Sim,
 }
 
 /// Output formats of `run`.
@@ -126,7 +131,23 @@ pub fn run(args: &RunArgs) -> i32 {
         eprintln!("podlife: the manifests hold no pods to run");
         return EXIT_INVALID;
     }
-    let tokio = match tokio::runtime::Runtime::new() {
+    let tokio = if args.runtime == RuntimeChoice::Sim {
+        if args.duration.is_none() {
+            eprintln!(
+                "podlife: --runtime sim needs --for: its clock never waits, so a run without an \
+                 end would not end"
+            );
+            return super::EXIT_USAGE;
+        }
+        // The simulated clock: it jumps to the next timer whenever everything waits.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    };
+    let tokio = match tokio {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("podlife: cannot start the async runtime: {e}");
@@ -187,6 +208,7 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
                 return EXIT_INVALID;
             }
         },
+        RuntimeChoice::Sim => Arc::new(SimRuntime::new()),
     };
     let text = args.output == RunOutput::Text;
     let format = args.output;

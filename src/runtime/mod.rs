@@ -33,6 +33,9 @@ pub struct SandboxSpec {
     pub domain_names: Vec<String>,
     /// The pod's volumes, shared by its containers.
     pub volumes: Vec<VolumeSpec>,
+    /// The pod's annotations, as CRI's `PodSandboxConfig` carries them (the simulated runtime
+    /// reads its scripts there).
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// A pod volume, by what it holds.

@@ -388,6 +388,7 @@ impl PodWorker {
             hostname: hostname.clone(),
             domain_names: domain_names.clone(),
             volumes,
+            annotations: self.pod.metadata.annotations.clone().unwrap_or_default(),
         };
         match self.runtime.create_sandbox(&sandbox_spec).await {
             Ok(sandbox) => {

@@ -4,9 +4,10 @@
 //! milliseconds, and a manifest's timing can be tried out at once.
 //!
 //! What a container does — how long it runs, its exit code, what its stop signal does, how
-//! its exec commands and network checks answer over time — is its [`Script`], given per
-//! container name (or `pod/container`). A container without one runs until it is signalled,
-//! exits 128 + signal at once, and passes every check.
+//! its exec commands and network checks answer over time — is its [`Script`]: from the pod's
+//! annotation `sim.podlife.dev/<container>` (its text: [`Script`]'s `FromStr`), else given to
+//! the runtime per container name (or `pod/container`). A container without one runs until
+//! it is signalled, exits 128 + signal at once, and passes every check.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,131 +28,9 @@ use super::{
 };
 use crate::time::now;
 
-/// What a simulated container does. Durations are wall (tokio) time from the instance's start;
-/// at time scale 1, manifest time.
-#[derive(Debug, Clone, Default)]
-pub struct Script {
-    /// How long it runs before exiting by itself (`None`: until a signal ends it).
-    pub runs_for: Option<Duration>,
-    /// Its exit code when it exits by itself.
-    pub exit_code: i32,
-    /// What a catchable signal does to it.
-    pub on_signal: OnSignal,
-    /// How its checks answer: the first whose [`Check::matches`] fits is used; none fitting
-    /// means success.
-    pub checks: Vec<Check>,
-    /// What it wrote to its termination-message file.
-    pub termination_message: Option<String>,
-    /// Its output, for `logs_tail`.
-    pub log: String,
-    /// Scripts of later instances (restarts), in order; the last one goes on being used.
-    pub then: Vec<Script>,
-}
+mod script;
 
-/// What a catchable signal (not SIGKILL) does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnSignal {
-    /// Exits `after` the signal with 128 + the signal (a process without a handler).
-    #[default]
-    Dies,
-    /// Exits `after` the signal with `code` (a handler that shuts down).
-    Exits { after: Duration, code: i32 },
-    /// Nothing: only SIGKILL ends it.
-    Ignores,
-}
-
-/// How one kind of check answers over the instance's life.
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub matches: CheckMatch,
-    /// Passing or failing from each time on (the first entry from 0), e.g.
-    /// `[(0s, true), (30s, false)]`: healthy for 30 s, then failing.
-    pub answers: Vec<(Duration, bool)>,
-    /// How long one check takes (a longer one than its timeout times out).
-    pub takes: Duration,
-}
-
-/// Which checks a [`Check`] answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckMatch {
-    /// Exec commands whose words, joined by spaces, contain this text.
-    Exec(String),
-    /// httpGet, tcpSocket and gRPC checks on this port.
-    Port(u16),
-    /// Every check.
-    Any,
-}
-
-impl Check {
-    /// Passing until `at`, failing from then on.
-    pub fn fails_from(matches: CheckMatch, at: Duration) -> Self {
-        Self {
-            matches,
-            answers: vec![(Duration::ZERO, true), (at, false)],
-            takes: Duration::ZERO,
-        }
-    }
-
-    /// Failing until `at`, passing from then on.
-    pub fn passes_from(matches: CheckMatch, at: Duration) -> Self {
-        Self {
-            matches,
-            answers: vec![(Duration::ZERO, false), (at, true)],
-            takes: Duration::ZERO,
-        }
-    }
-
-    /// The answer `since` the instance started.
-    fn answer(&self, since: Duration) -> bool {
-        self.answers
-            .iter()
-            .rev()
-            .find(|(from, _)| *from <= since)
-            .is_none_or(|(_, ok)| *ok)
-    }
-}
-
-impl Script {
-    /// Runs until a signal ends it.
-    pub fn forever() -> Self {
-        Self::default()
-    }
-
-    /// Exits by itself with `code` after `after`.
-    pub fn exits(after: Duration, code: i32) -> Self {
-        Self {
-            runs_for: Some(after),
-            exit_code: code,
-            ..Self::default()
-        }
-    }
-
-    pub fn on_signal(mut self, on_signal: OnSignal) -> Self {
-        self.on_signal = on_signal;
-        self
-    }
-
-    pub fn check(mut self, check: Check) -> Self {
-        self.checks.push(check);
-        self
-    }
-
-    /// The script of instance `attempt` (0 for the first).
-    fn for_attempt(&self, attempt: i32) -> &Script {
-        match usize::try_from(attempt).ok().and_then(|n| n.checked_sub(1)) {
-            Some(n) => self.then.get(n).or(self.then.last()).unwrap_or(self),
-            None => self,
-        }
-    }
-
-    fn check_for(&self, wanted: &CheckMatch) -> Option<&Check> {
-        self.checks.iter().find(|c| match (&c.matches, wanted) {
-            (CheckMatch::Any, _) => true,
-            (CheckMatch::Exec(part), CheckMatch::Exec(command)) => command.contains(part.as_str()),
-            (a, b) => a == b,
-        })
-    }
-}
+pub use script::{Check, CheckMatch, OnSignal, Script};
 
 /// The simulated runtime; see the module documentation.
 #[derive(Default)]
@@ -166,7 +45,10 @@ pub struct SimRuntime {
 
 struct SimSandbox {
     pod_uid: String,
+    pod_name: String,
     ip: IpAddr,
+    /// Scripts from the pod's `sim.podlife.dev/<container>` annotations.
+    scripts: HashMap<String, Script>,
 }
 
 struct SimContainer {
@@ -312,6 +194,15 @@ impl ContainerRuntime for SimRuntime {
     }
 
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
+        let mut scripts = HashMap::new();
+        for (key, text) in &spec.annotations {
+            if let Some(container) = key.strip_prefix(script::ANNOTATION_PREFIX) {
+                let script = text
+                    .parse()
+                    .map_err(|why| RuntimeError(format!("annotation {key}: {why}")))?;
+                scripts.insert(container.to_owned(), script);
+            }
+        }
         let n = self.next_sandbox.fetch_add(1, Ordering::Relaxed);
         let id = format!("{}-{n}", spec.pod_name);
         // 10.88.0.0/16 and up, as a CNI bridge would hand out; nothing listens there.
@@ -320,7 +211,9 @@ impl ContainerRuntime for SimRuntime {
             id.clone(),
             SimSandbox {
                 pod_uid: spec.pod_uid.clone(),
+                pod_name: spec.pod_name.clone(),
                 ip,
+                scripts,
             },
         );
         Ok(Sandbox { id, ip })
@@ -378,12 +271,15 @@ impl ContainerRuntime for SimRuntime {
         sandbox: &Sandbox,
         spec: &ContainerSpec,
     ) -> Result<ContainerId> {
-        let pod = sandbox
-            .id
-            .rsplit_once('-')
-            .map_or(sandbox.id.as_str(), |(pod, _)| pod);
-        let script = self
-            .script_for(pod, &spec.name)
+        let (pod, annotated) = {
+            let sandboxes = self.sandboxes.lock().expect("runtime state");
+            let pod = sandboxes
+                .get(&sandbox.id)
+                .ok_or_else(|| RuntimeError(format!("no sandbox {}", sandbox.id)))?;
+            (pod.pod_name.clone(), pod.scripts.get(&spec.name).cloned())
+        };
+        let script = annotated
+            .unwrap_or_else(|| self.script_for(&pod, &spec.name))
             .for_attempt(spec.attempt)
             .clone();
         let n = self.next_container.fetch_add(1, Ordering::Relaxed);
