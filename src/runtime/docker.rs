@@ -632,14 +632,12 @@ impl ContainerRuntime for DockerRuntime {
                     .filter(|t| t.as_second() > 0)
             };
             let started_at = time(state.started_at.clone());
-            let state = match (state.running, started_at, time(state.finished_at.clone())) {
-                (Some(true), Some(started_at), _) => ContainerState::Running { started_at },
-                (_, Some(started_at), Some(finished_at)) => ContainerState::Exited {
+            let state = match (state.running, started_at) {
+                (Some(true), Some(started_at)) => ContainerState::Running { started_at },
+                _ => ContainerState::of(
                     started_at,
-                    finished_at,
-                    exit: exit_status(&state),
-                },
-                _ => ContainerState::Created,
+                    time(state.finished_at.clone()).map(|at| (exit_status(&state), at)),
+                ),
             };
             records.push(ContainerRecord {
                 id: ContainerId(id),
@@ -648,8 +646,7 @@ impl ContainerRuntime for DockerRuntime {
                 state,
             });
         }
-        records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
-        Ok(records)
+        Ok(super::by_name_and_attempt(records))
     }
 
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {

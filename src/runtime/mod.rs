@@ -201,6 +201,27 @@ pub enum ContainerState {
     },
 }
 
+impl ContainerState {
+    /// A container's state from when it started and how and when it ended, if it did.
+    pub fn of(started: Option<Timestamp>, ended: Option<(ExitStatus, Timestamp)>) -> Self {
+        match (started, ended) {
+            (Some(started_at), Some((exit, finished_at))) => Self::Exited {
+                started_at,
+                finished_at,
+                exit,
+            },
+            (Some(started_at), None) => Self::Running { started_at },
+            (None, _) => Self::Created,
+        }
+    }
+}
+
+/// `records` in the order `list_containers` gives them: by name, then attempt.
+pub fn by_name_and_attempt(mut records: Vec<ContainerRecord>) -> Vec<ContainerRecord> {
+    records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
+    records
+}
+
 /// What an image says about how to run it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageConfig {

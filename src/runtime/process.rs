@@ -481,30 +481,21 @@ impl ContainerRuntime for ProcessRuntime {
 
     async fn list_containers(&self, sandbox: &Sandbox) -> Result<Vec<ContainerRecord>> {
         let containers = self.containers.lock().expect("runtime state");
-        let mut records: Vec<ContainerRecord> = containers
+        let records = containers
             .iter()
             .filter(|(_, proc)| proc.sandbox == sandbox.id)
             .map(|(id, proc)| {
                 let (started, finished) = *proc.times.lock().expect("container state");
-                let state = match (started, finished, *proc.exit.borrow()) {
-                    (Some(started_at), Some(finished_at), Some(exit)) => ContainerState::Exited {
-                        started_at,
-                        finished_at,
-                        exit,
-                    },
-                    (Some(started_at), _, _) => ContainerState::Running { started_at },
-                    _ => ContainerState::Created,
-                };
+                let ended = (*proc.exit.borrow()).zip(finished);
                 ContainerRecord {
                     id: id.clone(),
                     name: proc.name.clone(),
                     attempt: proc.attempt,
-                    state,
+                    state: ContainerState::of(started, ended),
                 }
             })
             .collect();
-        records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
-        Ok(records)
+        Ok(super::by_name_and_attempt(records))
     }
 
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {

@@ -232,26 +232,17 @@ impl ContainerRuntime for SimRuntime {
 
     async fn list_containers(&self, sandbox: &Sandbox) -> Result<Vec<ContainerRecord>> {
         let containers = self.containers.lock().expect("runtime state");
-        let mut records: Vec<ContainerRecord> = containers
+        let records = containers
             .iter()
             .filter(|(_, c)| c.sandbox == sandbox.id)
             .map(|(id, c)| ContainerRecord {
                 id: id.clone(),
                 name: c.name.clone(),
                 attempt: c.attempt,
-                state: match (c.started, *c.exit.borrow()) {
-                    (Some((_, started_at)), Some((exit, finished_at))) => ContainerState::Exited {
-                        started_at,
-                        finished_at,
-                        exit,
-                    },
-                    (Some((_, started_at)), None) => ContainerState::Running { started_at },
-                    (None, _) => ContainerState::Created,
-                },
+                state: ContainerState::of(c.started.map(|(_, at)| at), *c.exit.borrow()),
             })
             .collect();
-        records.sort_by(|a, b| (&a.name, a.attempt).cmp(&(&b.name, b.attempt)));
-        Ok(records)
+        Ok(super::by_name_and_attempt(records))
     }
 
     async fn remove_sandbox(&self, sandbox: &Sandbox) -> Result<()> {
