@@ -270,19 +270,12 @@ impl DockerRuntime {
 
     /// This run's containers (running or not) that carry `label` (`key=value`).
     async fn list_labelled(&self, label: String) -> Result<Vec<bollard::models::ContainerSummary>> {
-        let filters = HashMap::from([(
-            "label".to_owned(),
+        containers_labelled(
+            &self.docker,
             vec![label, format!("{RUN_LABEL}={}", self.run)],
-        )]);
-        self.docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map_err(|e| docker_error("cannot list containers", e))
+        )
+        .await
+        .map_err(|e| docker_error("cannot list containers", e))
     }
 
     /// A Docker volume carrying this run's labels (removed with the run); an existing one
@@ -361,16 +354,26 @@ fn labels(run: &str, owner: &str) -> HashMap<String, String> {
     ])
 }
 
-/// Removes the containers, volumes and networks carrying `label` (`key=value`).
-async fn remove_labelled(docker: &Docker, label: &str) {
-    let filters = HashMap::from([("label".to_owned(), vec![label.to_owned()])]);
-    let containers = docker
+/// Every container, running or not, that carries each of `labels` (`key=value`).
+async fn containers_labelled(
+    docker: &Docker,
+    labels: Vec<String>,
+) -> std::result::Result<Vec<bollard::models::ContainerSummary>, bollard::errors::Error> {
+    let filters = HashMap::from([("label".to_owned(), labels)]);
+    docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
                 .filters(&filters)
                 .build(),
         ))
+        .await
+}
+
+/// Removes the containers, volumes and networks carrying `label` (`key=value`).
+async fn remove_labelled(docker: &Docker, label: &str) {
+    let filters = HashMap::from([("label".to_owned(), vec![label.to_owned()])]);
+    let containers = containers_labelled(docker, vec![label.to_owned()])
         .await
         .unwrap_or_default();
     for c in containers {
