@@ -1,7 +1,7 @@
 //! The lifecycle engine: runs pods with the kubelet's semantics on a [`ContainerRuntime`].
 //!
 //! [`Engine`] is the handle: apply pods, delete them (with a grace override), read their
-//! status, and follow the event log. Each pod is driven by its own [`worker::PodWorker`] task;
+//! status, and follow the event log. Each pod is driven by its own [`pod::PodWorker`] task;
 //! every wait is a tokio timer and every manifest duration passes through the engine's
 //! [`TimeScale`].
 
@@ -12,13 +12,13 @@ pub mod events;
 pub mod handlers;
 pub mod inputs;
 pub mod kill;
+pub mod pod;
 pub mod prober;
 pub mod proxy;
 pub mod service_env;
 pub mod spec;
 pub mod status;
 pub mod timeline;
-pub mod worker;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +35,7 @@ use crate::manifest::object::Input;
 use crate::probe::hosts::Hosts;
 use crate::runtime::{ContainerRuntime, ServiceAddress};
 use crate::time::TimeScale;
-use worker::{Msg, PodWorker};
+use pod::{Msg, PodWorker};
 
 /// A pod as the engine's API side holds it: its spec, its last status and the deletion asked
 /// for outlive its worker (the kubelet's part), which a restart replaces.
@@ -698,7 +698,7 @@ impl Shared {
         pod: &Pod,
         status: &watch::Sender<PodStatus>,
         done: &watch::Sender<bool>,
-        restart: Option<worker::KubeletRestart>,
+        restart: Option<pod::KubeletRestart>,
     ) -> (mpsc::UnboundedSender<Msg>, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let service_env = if pod.spec.as_ref().and_then(|s| s.enable_service_links) == Some(false) {
@@ -765,7 +765,7 @@ impl Shared {
             if *entry.done.borrow() || entry.worker.is_some() {
                 continue;
             }
-            let restart = worker::KubeletRestart {
+            let restart = pod::KubeletRestart {
                 previous: entry.status.borrow().clone(),
                 deletion: entry.deletion,
             };

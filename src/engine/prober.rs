@@ -4,13 +4,12 @@
 //! published result changes. After a published liveness failure or any startup result it goes
 //! on hold: the next container instance gets new workers.
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::events::{EventLog, EventType, Observation};
 use super::handlers::{self, Target};
 use super::spec::{ProbeKind, ProbeSpec};
-use super::worker::Msg;
 use crate::probe::ProbeOutcome;
 
 /// Prober errors are retried this often within one period (`maxProbeRetries`).
@@ -27,14 +26,20 @@ pub struct Gates {
     pub exited: bool,
 }
 
+/// A change of a probe's published result, reported to whoever started the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub kind: ProbeKind,
+    pub success: bool,
+}
+
 pub struct ProbeWorker {
     pub spec: ProbeSpec,
-    pub slot: usize,
-    pub attempt: i32,
     /// When the container instance started (initialDelaySeconds counts from here).
     pub started: Instant,
     pub target: Target,
-    pub tx: mpsc::UnboundedSender<Msg>,
+    /// Told each change of the published result.
+    pub report: Box<dyn Fn(Report) + Send + Sync>,
     pub log: EventLog,
     pub pod: String,
     pub gates: watch::Receiver<Gates>,
@@ -171,9 +176,7 @@ impl ProbeWorker {
                     probe: kind.to_string(),
                     success: result,
                 });
-                let _ = self.tx.send(Msg::Probe {
-                    slot: self.slot,
-                    attempt: self.attempt,
+                (self.report)(Report {
                     kind,
                     success: result,
                 });

@@ -71,6 +71,37 @@ impl ContainerView {
     }
 }
 
+/// A pod's phase (`status.phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl PodPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// Succeeded or Failed: no container will run again.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+impl std::fmt::Display for PodPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The pod phase, as `getPhase` computes it. `pod_terminal`: the pod is being deleted and
 /// everything has stopped (then all-zero exits mean Succeeded, anything else Failed).
 pub fn phase(
@@ -78,7 +109,7 @@ pub fn phase(
     policy: RestartPolicy,
     app_ever_started: bool,
     pod_terminal: bool,
-) -> &'static str {
+) -> PodPhase {
     let (mut pending_init, mut failed_init) = (0, 0);
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for c in containers {
@@ -121,30 +152,30 @@ pub fn phase(
         }
     }
     if failed_init > 0 && policy == RestartPolicy::Never {
-        return "Failed";
+        return PodPhase::Failed;
     }
     if (pending_init > 0 && !app_ever_started) || waiting > 0 {
-        return "Pending";
+        return PodPhase::Pending;
     }
     if running > 0 {
-        return "Running";
+        return PodPhase::Running;
     }
     if stopped > 0 {
         if pod_terminal {
             return if stopped == succeeded {
-                "Succeeded"
+                PodPhase::Succeeded
             } else {
-                "Failed"
+                PodPhase::Failed
             };
         }
         return match policy {
-            RestartPolicy::Always => "Running",
-            _ if stopped == succeeded => "Succeeded",
-            RestartPolicy::Never => "Failed",
-            RestartPolicy::OnFailure => "Running",
+            RestartPolicy::Always => PodPhase::Running,
+            _ if stopped == succeeded => PodPhase::Succeeded,
+            RestartPolicy::Never => PodPhase::Failed,
+            RestartPolicy::OnFailure => PodPhase::Running,
         };
     }
-    "Pending"
+    PodPhase::Pending
 }
 
 /// Remembers when each condition last changed, so `lastTransitionTime` moves only on change.
@@ -190,7 +221,7 @@ impl Conditions {
 #[derive(Debug, Clone)]
 pub struct PodView<'a> {
     pub containers: &'a [ContainerView],
-    pub phase: &'a str,
+    pub phase: PodPhase,
     pub sandbox_ready: bool,
     pub app_ever_started: bool,
     pub pod_ip: Option<String>,
@@ -233,8 +264,8 @@ pub fn condition_values(
     let ready = unready.is_empty();
     let (ready_reason, ready_message) = match (ready, view.phase) {
         (true, _) => (None, None),
-        (false, "Failed") => (Some("PodFailed"), None),
-        (false, "Succeeded") => (Some("PodCompleted"), None),
+        (false, PodPhase::Failed) => (Some("PodFailed"), None),
+        (false, PodPhase::Succeeded) => (Some("PodCompleted"), None),
         (false, _) => (
             Some("ContainersNotReady"),
             Some(format!("containers with unready status: {}", list(unready))),
@@ -242,7 +273,7 @@ pub fn condition_values(
     };
     let (init_reason, init_message) = if initialized {
         (
-            if view.phase == "Succeeded" {
+            if view.phase == PodPhase::Succeeded {
                 Some("PodCompleted")
             } else {
                 None
@@ -291,7 +322,7 @@ pub fn pod_status(view: &PodView<'_>, conditions: &Conditions) -> PodStatus {
         (!list.is_empty()).then_some(list)
     };
     PodStatus {
-        phase: Some(view.phase.to_owned()),
+        phase: Some(view.phase.as_str().to_owned()),
         conditions: Some(conditions_out),
         container_statuses: statuses(|r| r == Role::App),
         init_container_statuses: statuses(|r| r != Role::App),
@@ -442,7 +473,7 @@ mod tests {
         let app = |s, last| view(Role::App, s, last);
         assert_eq!(
             phase(&[app(waiting(), None)], Always, false, false),
-            "Pending"
+            PodPhase::Pending
         );
         assert_eq!(
             phase(
@@ -451,25 +482,28 @@ mod tests {
                 true,
                 false
             ),
-            "Pending"
+            PodPhase::Pending
         );
         assert_eq!(
             phase(&[app(waiting(), Some(1))], Always, true, false),
-            "Running",
+            PodPhase::Running,
             "CrashLoopBackOff is Running"
         );
         assert_eq!(
             phase(&[app(exited(0), None)], Always, true, false),
-            "Running"
+            PodPhase::Running
         );
         assert_eq!(
             phase(&[app(exited(0), None)], Never, true, false),
-            "Succeeded"
+            PodPhase::Succeeded
         );
-        assert_eq!(phase(&[app(exited(1), None)], Never, true, false), "Failed");
+        assert_eq!(
+            phase(&[app(exited(1), None)], Never, true, false),
+            PodPhase::Failed
+        );
         assert_eq!(
             phase(&[app(exited(1), None)], OnFailure, true, false),
-            "Running"
+            PodPhase::Running
         );
         assert_eq!(
             phase(
@@ -478,25 +512,25 @@ mod tests {
                 true,
                 false
             ),
-            "Running"
+            PodPhase::Running
         );
         assert_eq!(
             phase(&[app(exited(143), None)], Always, true, true),
-            "Failed",
+            PodPhase::Failed,
             "deleted pod"
         );
         assert_eq!(
             phase(&[app(exited(0), None)], Always, true, true),
-            "Succeeded"
+            PodPhase::Succeeded
         );
         let init = view(Role::Init, exited(1), None);
         assert_eq!(
             phase(&[init.clone(), app(waiting(), None)], Never, false, false),
-            "Failed"
+            PodPhase::Failed
         );
         assert_eq!(
             phase(&[init, app(waiting(), None)], Always, false, false),
-            "Pending"
+            PodPhase::Pending
         );
     }
 
@@ -509,7 +543,7 @@ mod tests {
         let containers = [init, app];
         let v = PodView {
             containers: &containers,
-            phase: "Pending",
+            phase: PodPhase::Pending,
             sandbox_ready: true,
             app_ever_started: false,
             pod_ip: None,

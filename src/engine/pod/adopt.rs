@@ -6,9 +6,21 @@
 //! `ready` are kept until a probe decides (KEP-4781); crash-loop back-off, which lived in the
 //! lost worker's memory, starts over.
 
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::PodStatus;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::engine::events::Observation;
+use crate::engine::prober::Gates;
+use crate::engine::spec::{ProbeKind, Role};
+use crate::engine::status;
+use crate::engine::status::{Conditions, PodPhase, State, Terminated};
+
+use super::{Live, Msg, PodWorker, stop_signal_of};
 use k8s_openapi::api::core::v1::ContainerStatus;
 
-use super::*;
 use crate::runtime::{ContainerRecord, ContainerState};
 
 /// What a worker that replaces a lost one starts from.
@@ -59,9 +71,9 @@ impl PodWorker {
         self.pod_ip = Some(sandbox.ip.to_string());
         self.sandbox = Some(sandbox.clone());
         self.conditions = Conditions::from_status(&previous);
-        if let Some(phase) = ["Succeeded", "Failed"]
+        if let Some(phase) = [PodPhase::Succeeded, PodPhase::Failed]
             .into_iter()
-            .find(|p| previous.phase.as_deref() == Some(*p))
+            .find(|p| previous.phase.as_deref() == Some(p.as_str()))
         {
             self.phase = phase;
         }

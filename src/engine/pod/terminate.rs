@@ -1,11 +1,17 @@
 //! Termination: the grace period and stop order of a terminating pod, each container's kill
 //! in a task of its own ([`Kill`]), and the pod's end once everything has stopped.
 
-use super::*;
+use crate::engine::events::{EventType, Observation};
+use crate::engine::kill::{Cut, Kill, TerminationOrder};
+use crate::engine::spec::Handler;
+use crate::engine::status;
+use crate::engine::status::PodPhase;
+
+use super::{PodWorker, Restart, Stage};
 
 impl PodWorker {
     pub(super) fn begin_termination(&mut self, grace: i64) {
-        if self.terminating.is_some_and(|g| g <= grace) {
+        if self.finished() || self.terminating().is_some_and(|g| g <= grace) {
             return;
         }
         // Kills under way take the shorter grace period.
@@ -14,12 +20,16 @@ impl PodWorker {
                 live.cut.send_replace(Some(Cut::Grace(grace)));
             }
         }
-        self.terminating = Some(grace);
-        if self.order.is_none() {
-            let roles = self.slots.iter().map(|s| s.role).collect();
-            let running: Vec<bool> = self.slots.iter().map(|s| s.live.is_some()).collect();
-            self.order = Some(TerminationOrder::new(roles, &running));
-        }
+        // A shorter deletion keeps the order of the termination under way.
+        let order = match std::mem::replace(&mut self.stage, Stage::Terminated) {
+            Stage::Terminating { order, .. } => order,
+            _ => {
+                let roles = self.slots.iter().map(|s| s.role).collect();
+                let running: Vec<bool> = self.slots.iter().map(|s| s.live.is_some()).collect();
+                TerminationOrder::new(roles, &running)
+            }
+        };
+        self.stage = Stage::Terminating { grace, order };
         self.observe(
             None,
             Observation::Terminating {
@@ -28,8 +38,9 @@ impl PodWorker {
         );
         self.stopping.send_replace(true);
         for slot in &mut self.slots {
-            slot.restart_pending = false;
-            slot.restart_due = false;
+            if matches!(slot.restart, Restart::BackingOff | Restart::Due) {
+                slot.restart = Restart::Idle;
+            }
             if let Some(live) = &slot.live {
                 live.gates.send_modify(|g| g.terminating = true);
             }
@@ -42,8 +53,8 @@ impl PodWorker {
         let Some(sandbox) = self.sandbox.clone() else {
             return;
         };
-        let turn = match &self.order {
-            Some(order) if self.terminating.is_some() => order.prerequisites(index),
+        let turn = match &self.stage {
+            Stage::Terminating { order, .. } => order.prerequisites(index),
             _ => Vec::new(),
         };
         let slot = &mut self.slots[index];
@@ -75,7 +86,7 @@ impl PodWorker {
     /// Termination: every running container is killed at once, as the kubelet's
     /// `killContainersWithSyncResult` does; [`TerminationOrder`] orders the stop signals.
     pub(super) async fn sync_terminating(&mut self) {
-        let grace = self.terminating.unwrap_or(0);
+        let grace = self.terminating().unwrap_or(0);
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
             if slot.live.as_ref().is_some_and(|l| !l.killing) {
@@ -90,9 +101,9 @@ impl PodWorker {
 
     /// Everything has stopped: final phase, remove containers and sandbox.
     pub(super) async fn finish(&mut self) {
-        if !is_terminal(self.phase) {
+        if !self.phase.is_terminal() {
             self.phase = if self.reason.as_deref() == Some("DeadlineExceeded") {
-                "Failed"
+                PodPhase::Failed
             } else {
                 status::phase(
                     &self.views(),
@@ -109,7 +120,7 @@ impl PodWorker {
             let _ = self.runtime.remove_sandbox(&sandbox).await;
         }
         self.publish();
-        self.finished = true;
+        self.stage = Stage::Terminated;
         let _ = self.done.send(true);
         self.observe(None, Observation::PodFinished);
     }

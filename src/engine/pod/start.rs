@@ -1,7 +1,21 @@
 //! Starting a container the kubelet's way (`startContainer`): the crash-loop back-off, then
 //! create → start → postStart, and the probe workers of the new instance.
 
-use super::*;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Container;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::engine::events::{EventType, HookKind, Observation};
+use crate::engine::handlers::Target;
+use crate::engine::prober::{Gates, ProbeWorker, Report};
+use crate::engine::spec::{Handler, ProbeKind, RestartPolicy, Role};
+use crate::engine::status::State;
+use crate::engine::{handlers, service_env, spec, status};
+use crate::runtime::{ContainerId, ContainerSpec, MountSpec};
+
+use super::{Live, Msg, PodWorker, Restart, TIME_SCALE_VARIABLE, stop_signal_of};
 
 impl PodWorker {
     /// Starts container `index` now, or after its crash-loop back-off.
@@ -9,10 +23,10 @@ impl PodWorker {
         let scale = self.log.scale();
         let pod_ref = self.pod_ref();
         let slot = &mut self.slots[index];
-        if slot.restart_pending {
+        if slot.restart == Restart::BackingOff {
             return;
         }
-        if slot.instances > 0 && !slot.restart_due {
+        if slot.instances > 0 && slot.restart != Restart::Due {
             let ran = match &slot.view.state {
                 State::Terminated(t) => t
                     .finished_at
@@ -23,7 +37,7 @@ impl PodWorker {
             };
             let delay = slot.backoff.next(scale.manifest(ran));
             if !delay.is_zero() {
-                slot.restart_pending = true;
+                slot.restart = Restart::BackingOff;
                 let name = slot.container.name.clone();
                 let seconds = delay.as_secs();
                 // An exited container waits in CrashLoopBackOff; one that could not start
@@ -53,8 +67,7 @@ impl PodWorker {
                 return;
             }
         }
-        slot.restart_due = false;
-        slot.force_restart = false;
+        slot.restart = Restart::Idle;
         self.start(index).await;
     }
 
@@ -241,7 +254,9 @@ impl PodWorker {
                         reason: "PostStartHookError".into(),
                         message: Some(message),
                     };
-                    self.slots[index].force_restart = self.policy != RestartPolicy::Never;
+                    if self.policy != RestartPolicy::Never {
+                        self.slots[index].restart = Restart::Forced;
+                    }
                     let grace = spec::grace_seconds(&self.spec);
                     self.kill(index, "FailedPostStartHook".into(), grace);
                     self.publish();
@@ -306,21 +321,30 @@ impl PodWorker {
         let Some(live) = slot.live.as_ref() else {
             return;
         };
+        let attempt = live.attempt;
         let workers: Vec<ProbeWorker> = slot
             .probes
             .iter()
-            .map(|probe| ProbeWorker {
-                spec: probe.clone(),
-                slot: index,
-                attempt: live.attempt,
-                started,
-                target: target.clone(),
-                tx: self.tx.clone(),
-                log: self.log.clone(),
-                pod: self.name.clone(),
-                gates: live.gates.subscribe(),
-                kubelet_started: self.kubelet_started,
-                adopted,
+            .map(|probe| {
+                let tx = self.tx.clone();
+                ProbeWorker {
+                    spec: probe.clone(),
+                    started,
+                    target: target.clone(),
+                    report: Box::new(move |report: Report| {
+                        let _ = tx.send(Msg::Probe {
+                            slot: index,
+                            attempt,
+                            kind: report.kind,
+                            success: report.success,
+                        });
+                    }),
+                    log: self.log.clone(),
+                    pod: self.name.clone(),
+                    gates: live.gates.subscribe(),
+                    kubelet_started: self.kubelet_started,
+                    adopted,
+                }
             })
             .collect();
         for worker in workers {
@@ -362,7 +386,7 @@ impl PodWorker {
             reason: reason.to_owned(),
             message: Some(message),
         };
-        slot.force_restart = true;
+        slot.restart = Restart::Forced;
         self.publish();
         // Come back to it: the next sync applies the back-off.
         let _ = self.tx.send(Msg::Resync);

@@ -1,7 +1,12 @@
 //! What a pod needs before its containers can run: its volumes' sources, and each
 //! container's image.
 
-use super::*;
+use tokio::time::Instant;
+
+use crate::engine::events::EventType;
+use crate::runtime::{Fetched, VolumeSpec};
+
+use super::{MOUNT_RETRY_SECONDS, Msg, PodWorker};
 
 impl PodWorker {
     /// The pod's volumes, once every source they need exists: the kubelet's volume manager

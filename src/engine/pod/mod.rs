@@ -11,7 +11,10 @@
 
 mod adopt;
 mod prepare;
+mod publish;
+mod results;
 mod start;
+mod sync;
 mod terminate;
 
 pub use adopt::KubeletRestart;
@@ -26,19 +29,14 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::backoff::Backoff;
-use super::events::{EventLog, EventType, HookKind, Observation, What};
-use super::handlers::{self, Target};
+use super::events::{EventLog, EventType, Observation};
 use super::inputs::SharedInputs;
-use super::kill::{Cut, Kill, TerminationOrder};
-use super::prober::{Gates, ProbeWorker};
-use super::service_env;
-use super::spec::{self, Handler, ProbeKind, ProbeSpec, RestartPolicy, Role};
-use super::status::{self, Conditions, ContainerView, PodView, State, Terminated};
+use super::kill::{Cut, TerminationOrder};
+use super::prober::Gates;
+use super::spec::{self, ProbeKind, ProbeSpec, RestartPolicy, Role};
+use super::status::{self, Conditions, ContainerView, PodPhase, State};
 use crate::probe::hosts::Hosts;
-use crate::runtime::{
-    ContainerId, ContainerRuntime, ContainerSpec, ExitStatus, Fetched, MountSpec, Sandbox,
-    SandboxSpec, Signal, VolumeSpec,
-};
+use crate::runtime::{ContainerId, ContainerRuntime, ExitStatus, Sandbox, SandboxSpec, Signal};
 
 /// How often a volume whose source is missing is tried again (manifest seconds).
 const MOUNT_RETRY_SECONDS: i64 = 2;
@@ -86,13 +84,33 @@ struct Slot {
     view: ContainerView,
     live: Option<Live>,
     backoff: Backoff,
-    /// A back-off timer is running.
-    restart_pending: bool,
-    /// The back-off timer has fired: start it on this sync.
-    restart_due: bool,
-    /// Restart whatever the exit code (it was killed by a failed probe or postStart).
-    force_restart: bool,
+    restart: Restart,
     instances: i32,
+}
+
+/// A restart asked for a container, beyond what its exit code and the restart policy say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Restart {
+    /// None: the policy decides when it exits.
+    Idle,
+    /// Restart it whatever the exit code: a failed probe or postStart killed it, or it could
+    /// not be created or started.
+    Forced,
+    /// Its crash-loop back-off timer is running.
+    BackingOff,
+    /// The back-off has passed: start it on this sync.
+    Due,
+}
+
+/// Where the pod is in its life, as the kubelet's pod worker sees it.
+enum Stage {
+    /// `SyncPod`: containers are started, and restarted as the policy says.
+    Running,
+    /// `SyncTerminatingPod`: every running container is being killed within one grace period
+    /// (manifest seconds), the stop signals in `order`.
+    Terminating { grace: i64, order: TerminationOrder },
+    /// Everything stopped and removed (`SyncTerminatedPod` done).
+    Terminated,
 }
 
 /// The running instance of a container.
@@ -152,19 +170,15 @@ pub struct PodWorker {
     /// Set when deletion starts, so that long waits inside a sync can give way.
     stopping: watch::Sender<bool>,
     conditions: Conditions,
-    phase: &'static str,
+    phase: PodPhase,
     app_ever_started: bool,
     start_time: Option<Timestamp>,
-    /// Grace period of the termination under way (manifest seconds).
-    terminating: Option<i64>,
-    /// The order of the stop signals of the termination under way.
-    order: Option<TerminationOrder>,
+    stage: Stage,
     /// Deleted (or past its deadline), rather than completed by itself.
     deleted: bool,
     reason: Option<String>,
     message: Option<String>,
     dead: Vec<ContainerId>,
-    finished: bool,
     tasks: Tasks,
     /// Set when this worker replaces one a restarting kubelet lost: it adopts what the
     /// runtime still holds (docs/semantics.md §11).
@@ -274,9 +288,7 @@ impl PodWorker {
                     role,
                     live: None,
                     backoff: Backoff::default(),
-                    restart_pending: false,
-                    restart_due: false,
-                    force_restart: false,
+                    restart: Restart::Idle,
                     instances: 0,
                 }
             })
@@ -302,20 +314,30 @@ impl PodWorker {
             status,
             stopping: watch::channel(false).0,
             conditions: Conditions::default(),
-            phase: "Pending",
+            phase: PodPhase::Pending,
             app_ever_started: false,
             start_time: None,
-            terminating: None,
-            order: None,
+            stage: Stage::Running,
             deleted: false,
             reason: None,
             message: None,
             dead: Vec::new(),
-            finished: false,
             tasks: Tasks::default(),
             restart: None,
             kubelet_started: None,
         }
+    }
+
+    /// The grace period of the termination under way, if one is.
+    fn terminating(&self) -> Option<i64> {
+        match self.stage {
+            Stage::Terminating { grace, .. } => Some(grace),
+            _ => None,
+        }
+    }
+
+    fn finished(&self) -> bool {
+        matches!(self.stage, Stage::Terminated)
     }
 
     /// `name_namespace(uid)`, as kubelet messages name pods.
@@ -355,7 +377,7 @@ impl PodWorker {
 
         let Some(volumes) = self.volumes().await else {
             // Deleted while waiting for a volume's source.
-            self.phase = "Failed";
+            self.phase = PodPhase::Failed;
             self.publish();
             self.finish().await;
             return;
@@ -406,7 +428,7 @@ impl PodWorker {
                     "FailedCreatePodSandBox",
                     format!("Failed to create pod sandbox: {e}"),
                 );
-                self.phase = "Failed";
+                self.phase = PodPhase::Failed;
                 self.publish();
                 self.finish().await;
                 return;
@@ -438,7 +460,7 @@ impl PodWorker {
     /// Syncs, then handles messages until the pod has finished.
     async fn serve(&mut self) {
         self.sync().await;
-        while !self.finished {
+        while !self.finished() {
             let Some(msg) = self.rx.recv().await else {
                 break;
             };
@@ -461,9 +483,10 @@ impl PodWorker {
                 success,
             } => self.probe_result(slot, attempt, kind, success),
             Msg::Restart { slot } => {
-                let s = &mut self.slots[slot];
-                s.restart_pending = false;
-                s.restart_due = true;
+                let slot = &mut self.slots[slot];
+                if slot.restart == Restart::BackingOff {
+                    slot.restart = Restart::Due;
+                }
             }
             Msg::Delete { grace } => {
                 // The kubelet's pod worker gives every deletion at least 1 s
@@ -484,7 +507,7 @@ impl PodWorker {
             }
             Msg::Resync => {}
             Msg::Deadline => {
-                if self.terminating.is_none() && !is_terminal(self.phase) {
+                if self.terminating().is_none() && !self.phase.is_terminal() {
                     let message = "Pod was active on the node longer than the specified deadline";
                     self.event(None, EventType::Warning, "DeadlineExceeded", message.into());
                     self.reason = Some("DeadlineExceeded".into());
@@ -496,265 +519,8 @@ impl PodWorker {
         }
         self.publish();
     }
-
-    async fn exited(&mut self, index: usize, attempt: i32, exit: ExitStatus) {
-        let Some(live) = self.slots[index].live.take_if(|l| l.attempt == attempt) else {
-            return;
-        };
-        live.gates.send_modify(|g| g.exited = true);
-        if let Some(order) = &self.order {
-            order.exited(index);
-        }
-        let container = self.slots[index].container.clone();
-        let path = container
-            .termination_message_path
-            .clone()
-            .unwrap_or_else(|| "/dev/termination-log".into());
-        let mut message = self
-            .runtime
-            .read_file(&live.id, &path, TERMINATION_MESSAGE_LIMIT)
-            .await
-            .ok()
-            .flatten()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .filter(|m| !m.is_empty());
-        if message.is_none()
-            && exit.code != 0
-            && container.termination_message_policy.as_deref() == Some("FallbackToLogsOnError")
-        {
-            message = self
-                .runtime
-                .logs_tail(&live.id, FALLBACK_LINES, FALLBACK_BYTES)
-                .await
-                .ok()
-                .filter(|m| !m.is_empty());
-        }
-        let terminated = Terminated {
-            exit_code: exit.code,
-            signal: exit.signal,
-            reason: exit.reason().to_owned(),
-            message,
-            started_at: live.started_at,
-            finished_at: live.exited_at.unwrap_or_else(status::now),
-            container_id: format!("{}://{}", self.runtime.name(), live.id),
-        };
-        self.observe(
-            Some(&container.name),
-            Observation::ContainerExited {
-                exit_code: exit.code,
-                signal: exit.signal,
-                reason: terminated.reason.clone(),
-            },
-        );
-        let slot = &mut self.slots[index];
-        if slot.view.ready {
-            self.log.push(
-                &self.name,
-                Some(&container.name),
-                What::Observation(Observation::ReadyChanged { ready: false }),
-            );
-        }
-        slot.view.state = State::Terminated(terminated);
-        slot.view.ready = false;
-        slot.view.started = false;
-        self.dead.push(live.id);
-    }
-
-    fn probe_result(&mut self, index: usize, attempt: i32, kind: ProbeKind, success: bool) {
-        let slot = &self.slots[index];
-        let Some(live) = slot.live.as_ref().filter(|l| l.attempt == attempt) else {
-            return;
-        };
-        let name = slot.container.name.clone();
-        let has_readiness = slot.probes.iter().any(|p| p.kind == ProbeKind::Readiness);
-        match (kind, success) {
-            (ProbeKind::Readiness, ready) => {
-                let ready =
-                    ready && slot.view.started && matches!(slot.view.state, State::Running { .. });
-                self.set_ready(index, ready);
-            }
-            (ProbeKind::Startup, true) => {
-                live.gates.send_modify(|g| g.started = true);
-                self.slots[index].view.started = true;
-                if !has_readiness {
-                    self.set_ready(index, true);
-                }
-            }
-            (ProbeKind::Startup | ProbeKind::Liveness, false) => {
-                if self.terminating.is_some() || live.killing {
-                    return;
-                }
-                let probe = slot.probes.iter().find(|p| p.kind == kind);
-                let grace = probe
-                    .and_then(|p| p.termination_grace)
-                    .unwrap_or_else(|| spec::grace_seconds(&self.spec));
-                let suffix = if self.policy == RestartPolicy::Never && slot.role == Role::App {
-                    ""
-                } else {
-                    ", will be restarted"
-                };
-                let prefix = if slot.role == Role::Sidecar {
-                    "Init container"
-                } else {
-                    "Container"
-                };
-                let message = format!("{prefix} {name} failed {kind} probe{suffix}");
-                self.slots[index].force_restart =
-                    self.policy != RestartPolicy::Never || slot.role == Role::Sidecar;
-                self.kill(index, message, grace);
-            }
-            (ProbeKind::Liveness, true) => {}
-        }
-    }
-
-    fn set_ready(&mut self, index: usize, ready: bool) {
-        let slot = &mut self.slots[index];
-        if slot.view.ready != ready {
-            slot.view.ready = ready;
-            let name = slot.container.name.clone();
-            self.observe(Some(&name), Observation::ReadyChanged { ready });
-        }
-    }
-
-    /// Decides and does what comes next, as the kubelet's SyncPod does.
-    async fn sync(&mut self) {
-        if self.finished {
-            return;
-        }
-        if self.terminating.is_some() {
-            self.sync_terminating().await;
-            return;
-        }
-        // Init containers, in order: each must succeed (or, for sidecars, have started)
-        // before the next one runs.
-        for index in 0..self.slots.len() {
-            let slot = &self.slots[index];
-            match slot.role {
-                Role::App => break,
-                Role::Init => {
-                    if succeeded(&slot.view.state) {
-                        continue;
-                    }
-                    if slot.live.is_some() {
-                        return;
-                    }
-                    let failed =
-                        matches!(&slot.view.state, State::Terminated(t) if t.exit_code != 0);
-                    if failed && self.policy == RestartPolicy::Never {
-                        // An init container that ran and failed fails the pod under Never; one
-                        // that could not start is retried, as it never ran.
-                        self.complete().await;
-                        return;
-                    }
-                    self.start_or_back_off(index).await;
-                    return;
-                }
-                Role::Sidecar => {
-                    if slot.live.is_none() {
-                        self.start_or_back_off(index).await;
-                    }
-                    let slot = &self.slots[index];
-                    if (slot.live.is_some() && slot.view.started) || self.app_ever_started {
-                        continue;
-                    }
-                    return;
-                }
-            }
-        }
-        // App containers, one after the other.
-        for index in 0..self.slots.len() {
-            let slot = &self.slots[index];
-            if slot.role != Role::App || slot.live.is_some() {
-                continue;
-            }
-            let wants_start = slot.instances == 0
-                || slot.force_restart
-                || match &slot.view.state {
-                    State::Terminated(t) => self.policy.restarts(t.exit_code),
-                    State::Waiting { .. } => true,
-                    State::Running { .. } => false,
-                };
-            if wants_start && !self.finished && self.terminating.is_none() {
-                self.start_or_back_off(index).await;
-            }
-        }
-        if self.terminating.is_some() {
-            // Deleted while starting containers.
-            self.sync_terminating().await;
-            return;
-        }
-        let done = self.slots.iter().filter(|s| s.role == Role::App).all(|s| {
-            s.live.is_none()
-                && !s.restart_pending
-                && !s.force_restart
-                && matches!(&s.view.state, State::Terminated(t) if !self.policy.restarts(t.exit_code))
-        });
-        if done {
-            self.complete().await;
-        }
-    }
-
-    /// The pod has run to completion (or its init failed under Never): stop what still runs.
-    async fn complete(&mut self) {
-        if !is_terminal(self.phase) {
-            self.phase = status::phase(&self.views(), self.policy, self.app_ever_started, false);
-        }
-        self.begin_termination(spec::grace_seconds(&self.spec));
-        self.publish();
-        self.sync_terminating().await;
-    }
-
-    fn views(&self) -> Vec<ContainerView> {
-        self.slots.iter().map(|s| s.view.clone()).collect()
-    }
-
-    /// Recomputes the status, records what changed, and publishes it.
-    fn publish(&mut self) {
-        let views = self.views();
-        if !is_terminal(self.phase) && self.terminating.is_none() {
-            let phase = status::phase(&views, self.policy, self.app_ever_started, false);
-            self.phase = phase;
-        }
-        let view = PodView {
-            containers: &views,
-            phase: self.phase,
-            sandbox_ready: self.sandbox.is_some(),
-            app_ever_started: self.app_ever_started,
-            pod_ip: self.pod_ip.clone(),
-            start_time: self.start_time,
-            reason: self.reason.clone(),
-            message: self.message.clone(),
-        };
-        for (kind, value, _, _) in status::condition_values(&view) {
-            if self.conditions.set(kind, value) {
-                self.observe(
-                    None,
-                    Observation::ConditionChanged {
-                        condition: kind.to_owned(),
-                        status: value,
-                    },
-                );
-            }
-        }
-        let new = status::pod_status(&view, &self.conditions);
-        let old_phase = self.status.borrow().phase.clone();
-        if old_phase.as_deref() != Some(self.phase) {
-            self.observe(
-                None,
-                Observation::PhaseChanged {
-                    phase: self.phase.to_owned(),
-                },
-            );
-        }
-        self.status.send_replace(new);
-        let _ = &self.pod;
-    }
 }
 
 fn succeeded(state: &State) -> bool {
     matches!(state, State::Terminated(t) if t.exit_code == 0)
-}
-
-fn is_terminal(phase: &str) -> bool {
-    phase == "Succeeded" || phase == "Failed"
 }
