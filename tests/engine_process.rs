@@ -419,7 +419,7 @@ conformance! {
         // Ready went false after the 2nd failure, not the 1st.
         let failures: Vec<_> = observed(
             &records,
-            |o| matches!(o, Observation::ProbeAttempt { outcome, .. } if outcome == "failure"),
+            |o| matches!(o, Observation::ProbeAttempt { outcome, .. } if *outcome == podlife::engine::events::Attempt::Failure),
         )
         .into_iter()
         .filter(|r| {

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use common::{Harness, events, has_event, timeline};
 use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
-use podlife::engine::events::HookKind;
+use podlife::engine::events::{Attempt, HookKind};
+use podlife::engine::spec::ProbeKind;
 use podlife::engine::{EventType, Observation, Record};
 
 /// Timing tolerance, in manifest seconds.
@@ -97,19 +98,19 @@ fn hook_error(record: &Record) -> Option<&str> {
     }
 }
 
-fn probe_attempts<'a>(records: &'a [Record], pod: &str, probe: &str) -> Vec<&'a Record> {
+fn probe_attempts<'a>(records: &'a [Record], pod: &str, probe: ProbeKind) -> Vec<&'a Record> {
     obs(
         records,
         pod,
         None,
-        |o| matches!(o, Observation::ProbeAttempt { probe: p, .. } if p == probe),
+        |o| matches!(o, Observation::ProbeAttempt { probe: p, .. } if *p == probe),
     )
 }
 
-fn outcome(record: &Record) -> &str {
+fn outcome(record: &Record) -> Option<Attempt> {
     match record.observation() {
-        Some(Observation::ProbeAttempt { outcome, .. }) => outcome,
-        _ => "",
+        Some(Observation::ProbeAttempt { outcome, .. }) => Some(*outcome),
+        _ => None,
     }
 }
 
@@ -878,17 +879,17 @@ conformance! {
         );
         let pod = &pods[0];
         h.until(LIMIT, "three readiness attempts", |r| {
-            probe_attempts(r, pod, "readiness").len() >= 3
+            probe_attempts(r, pod, ProbeKind::Readiness).len() >= 3
         })
         .await;
         let records = h.records();
-        let attempts = probe_attempts(&records, pod, "readiness");
+        let attempts = probe_attempts(&records, pod, ProbeKind::Readiness);
         for attempt in &attempts[..3] {
             assert!(
                 matches!(
                     attempt.observation(),
                     Some(Observation::ProbeAttempt { outcome, output, .. })
-                        if outcome == "failure" && output == "command \"sleep 5\" timed out"
+                        if *outcome == Attempt::Failure && output == "command \"sleep 5\" timed out"
                 ),
                 "{attempt:?}"
             );
@@ -945,13 +946,13 @@ conformance! {
         until_status(&h, pod, "Ready", |s| condition(s, "Ready")).await;
         // Both probes start at the same delay; liveness may be logged just after Ready.
         h.until(Duration::from_secs(5), "a liveness attempt", |r| {
-            !probe_attempts(r, pod, "liveness").is_empty()
+            !probe_attempts(r, pod, ProbeKind::Liveness).is_empty()
         })
         .await;
         let records = h.records();
         let started = starts(&records, pod, "app")[0];
         let mut failures = Vec::new();
-        for probe in ["readiness", "liveness"] {
+        for probe in [ProbeKind::Readiness, ProbeKind::Liveness] {
             let first = probe_attempts(&records, pod, probe)[0];
             about(&h, &mut failures, &format!("first {probe} attempt after the start"), secs(started, first), 5.0);
         }
@@ -993,16 +994,15 @@ conformance! {
         let ready = obs(&records, pod, Some("app"), |o| {
             matches!(o, Observation::ReadyChanged { ready: true })
         })[0];
-        let before: Vec<&str> = probe_attempts(&records, pod, "readiness")
+        let before: Vec<Option<Attempt>> = probe_attempts(&records, pod, ProbeKind::Readiness)
             .into_iter()
             .filter(|a| a.seq < ready.seq)
             .map(outcome)
             .collect();
+        use Attempt::{Failure, Success};
         assert_eq!(
             before,
-            [
-                "success", "success", "failure", "success", "success", "success"
-            ],
+            [Success, Success, Failure, Success, Success, Success].map(Some),
             "{}",
             timeline(&records)
         );
@@ -1456,11 +1456,11 @@ conformance! {
     "#,
         );
         let pod = &pods[0];
-        h.until(LIMIT, "a startup attempt", |r| !probe_attempts(r, pod, "startup").is_empty())
+        h.until(LIMIT, "a startup attempt", |r| !probe_attempts(r, pod, ProbeKind::Startup).is_empty())
             .await;
         let records = h.records();
         let started = starts(&records, pod, "app")[0];
-        let first = probe_attempts(&records, pod, "startup")[0];
+        let first = probe_attempts(&records, pod, ProbeKind::Startup)[0];
         let mut failures = Vec::new();
         about(&h, &mut failures, "first startup attempt after the start", secs(started, first), 1.0);
         verdict(&failures, &records);

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use super::spec::ProbeKind;
 use crate::time::TimeScale;
 
 /// A Kubernetes event type.
@@ -33,6 +34,29 @@ pub enum HookKind {
     PreStop,
 }
 
+/// How one probe attempt came out, before thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Attempt {
+    Success,
+    /// Passed with a warning (`ProbeWarning`).
+    Warning,
+    Failure,
+    /// The prober could not run it; not counted.
+    Error,
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Success => "success",
+            Self::Warning => "warning",
+            Self::Failure => "failure",
+            Self::Error => "error",
+        })
+    }
+}
+
 /// Things that happened which tests assert on but the kubelet does not publish.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "observation", rename_all = "camelCase")]
@@ -55,15 +79,15 @@ pub enum Observation {
         hook: HookKind,
         error: Option<String>,
     },
-    /// One probe attempt and its raw outcome (`success`, `warning`, `failure`, `error`).
+    /// One probe attempt and its raw outcome.
     ProbeAttempt {
-        probe: String,
-        outcome: String,
+        probe: ProbeKind,
+        outcome: Attempt,
         output: String,
     },
     /// A probe's published result changed (after its threshold).
     ProbeResult {
-        probe: String,
+        probe: ProbeKind,
         success: bool,
     },
     /// A signal was sent to a container.

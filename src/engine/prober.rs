@@ -7,7 +7,7 @@
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::events::{EventLog, EventType, Observation};
+use super::events::{Attempt, EventLog, EventType, Observation};
 use super::handlers::{self, Target};
 use super::spec::{ProbeKind, ProbeSpec};
 use crate::probe::ProbeOutcome;
@@ -126,14 +126,14 @@ impl ProbeWorker {
                 }
             }
             let (label, output) = match &outcome {
-                ProbeOutcome::Success(o) => ("success", o),
-                ProbeOutcome::Warning(o) => ("warning", o),
-                ProbeOutcome::Failure(o) => ("failure", o),
-                ProbeOutcome::Error(o) => ("error", o),
+                ProbeOutcome::Success(o) => (Attempt::Success, o),
+                ProbeOutcome::Warning(o) => (Attempt::Warning, o),
+                ProbeOutcome::Failure(o) => (Attempt::Failure, o),
+                ProbeOutcome::Error(o) => (Attempt::Error, o),
             };
             self.observe(Observation::ProbeAttempt {
-                probe: kind.to_string(),
-                outcome: label.to_owned(),
+                probe: kind,
+                outcome: label,
                 output: output.clone(),
             });
             let title = kind.title();
@@ -173,7 +173,7 @@ impl ProbeWorker {
             if count >= threshold && published != Some(result) {
                 published = Some(result);
                 self.observe(Observation::ProbeResult {
-                    probe: kind.to_string(),
+                    probe: kind,
                     success: result,
                 });
                 (self.report)(Report {

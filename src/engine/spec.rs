@@ -43,11 +43,26 @@ pub fn grace_seconds(spec: &PodSpec) -> i64 {
 }
 
 /// Which probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProbeKind {
     Liveness,
     Readiness,
     Startup,
+}
+
+impl std::str::FromStr for ProbeKind {
+    type Err = String;
+
+    /// `liveness`, `readiness` or `startup`.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "liveness" => Ok(Self::Liveness),
+            "readiness" => Ok(Self::Readiness),
+            "startup" => Ok(Self::Startup),
+            _ => Err(format!("no probe is called {name:?}")),
+        }
+    }
 }
 
 impl ProbeKind {

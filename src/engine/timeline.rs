@@ -132,7 +132,7 @@ fn describe(o: &Observation, verbose: bool) -> Option<(String, String)> {
         } if verbose => (
             format!("{probe} attempt"),
             if output.is_empty() {
-                outcome.clone()
+                outcome.to_string()
             } else {
                 format!("{outcome}: {}", output.trim())
             },

@@ -35,6 +35,8 @@ use std::time::Duration;
 
 use cucumber::then;
 use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
+use podlife::engine::events::Attempt;
+use podlife::engine::spec::ProbeKind;
 use podlife::engine::{Observation, Record};
 
 use crate::facts::{self, Says};
@@ -812,12 +814,14 @@ fn not_ready_after_nth(world: &mut PodlifeWorld, pod: String, n: usize) {
         .rev()
         .filter(|r| r.pod == pod)
         .filter_map(|r| match r.observation() {
-            Some(Observation::ProbeAttempt { probe, outcome, .. }) if probe == "readiness" => {
-                Some(outcome.as_str())
+            Some(Observation::ProbeAttempt { probe, outcome, .. })
+                if *probe == ProbeKind::Readiness =>
+            {
+                Some(*outcome)
             }
             _ => None,
         })
-        .take_while(|outcome| *outcome != "success")
+        .take_while(|outcome| *outcome != Attempt::Success)
         .count();
     if failures != n {
         world.fail(&format!(

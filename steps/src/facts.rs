@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use podlife::engine::spec::ProbeKind;
 use podlife::engine::{HookKind, Observation, Record};
 
 use crate::timing::Fact;
@@ -70,7 +71,7 @@ pub fn started<'a>(pod: &'a str, name: &'a str, has_startup: bool) -> Fact<impl 
         }
         match r.observation() {
             Some(Observation::ContainerStarted { .. }) => Some(!has_startup),
-            Some(Observation::ProbeResult { probe, success }) if probe == "startup" => {
+            Some(Observation::ProbeResult { probe, success }) if *probe == ProbeKind::Startup => {
                 Some(*success)
             }
             Some(Observation::ContainerExited { .. }) => Some(false),

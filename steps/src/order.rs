@@ -285,7 +285,7 @@ fn no_probe_after_hook(world: &mut PodlifeWorld, probe: String, hook: String, na
         |r| {
             r.seq > started.seq
                 && of_container(r, &pod, &name)
-                && matches!(r.observation(), Some(Observation::ProbeAttempt { probe: p, .. }) if *p == probe)
+                && matches!(r.observation(), Some(Observation::ProbeAttempt { probe: p, .. }) if p.to_string() == probe)
         },
     );
 }
