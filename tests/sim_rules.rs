@@ -349,3 +349,321 @@ spec:
         "{attempts:?}"
     );
 }
+
+/// When (manifest seconds) each event `reason` came.
+fn event_times(engine: &Engine, reason: &str) -> Vec<f64> {
+    engine
+        .log()
+        .records()
+        .iter()
+        .filter(|r| r.event().is_some_and(|e| e.reason == reason))
+        .map(|r| (r.manifest.as_secs_f64() * 1000.0).round() / 1000.0)
+        .collect()
+}
+
+fn phase(engine: &Engine, pod: &str) -> String {
+    engine.status(pod).and_then(|s| s.phase).unwrap_or_default()
+}
+
+/// §2.2: a sidecar starts before the app and is restarted even under `Never`; when the app
+/// has completed, the sidecar is stopped and the pod Succeeded.
+#[tokio::test(start_paused = true)]
+async fn sidecar_restarts_under_never_and_stops_when_the_app_completes() {
+    let runtime = SimRuntime::new()
+        .script(
+            "proxy",
+            Script {
+                then: vec![Script::forever()],
+                ..Script::exits(secs(5.0), 1)
+            },
+        )
+        .script("app", Script::exits(secs(20.0), 0));
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: proxy, image: busybox, command: ["proxy"], restartPolicy: Always}
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(60.0).await;
+    assert_eq!(times(&engine, "proxy", started), [0.0, 5.0]);
+    assert_eq!(times(&engine, "app", started), [0.0]);
+    assert_eq!(times(&engine, "proxy", signal("SIGTERM")), [20.0]);
+    assert_eq!(phase(&engine, "web"), "Succeeded");
+}
+
+/// §2.1, §6: a failing init container is retried with the crash-loop back-off; the app
+/// starts once it has succeeded.
+#[tokio::test(start_paused = true)]
+async fn failed_init_container_is_retried_with_back_off() {
+    let runtime = SimRuntime::new().script(
+        "setup",
+        Script {
+            then: vec![Script::exits(secs(1.0), 1), Script::exits(secs(1.0), 0)],
+            ..Script::exits(secs(1.0), 1)
+        },
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+  - {name: setup, image: busybox, command: ["setup"]}
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(60.0).await;
+    // Exits 1 at 1 (restarted at once) and at 2 (back-off 10 s), succeeds at 13.
+    assert_eq!(times(&engine, "setup", started), [0.0, 1.0, 12.0]);
+    assert_eq!(times(&engine, "app", started), [13.0]);
+}
+
+/// §6: under `Never` a failed container is not restarted and the pod Failed; under
+/// `OnFailure` only the failed one is restarted.
+#[tokio::test(start_paused = true)]
+async fn restart_policies_decide_what_is_restarted() {
+    let yaml = |policy: &str| {
+        format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: web}}
+spec:
+  restartPolicy: {policy}
+  containers:
+  - {{name: good, image: busybox, command: ["good"]}}
+  - {{name: bad, image: busybox, command: ["bad"]}}
+"#
+        )
+    };
+    let scripts = || {
+        SimRuntime::new()
+            .script("good", Script::exits(secs(1.0), 0))
+            .script(
+                "bad",
+                Script {
+                    then: vec![Script::forever()],
+                    ..Script::exits(secs(2.0), 2)
+                },
+            )
+    };
+    let never = run(scripts(), &yaml("Never")).await;
+    pass(30.0).await;
+    assert_eq!(times(&never, "bad", started), [0.0]);
+    assert_eq!(phase(&never, "web"), "Failed");
+    let on_failure = run(scripts(), &yaml("OnFailure")).await;
+    pass(30.0).await;
+    assert_eq!(times(&on_failure, "good", started), [0.0]);
+    assert_eq!(times(&on_failure, "bad", started), [0.0, 2.0]);
+    assert_eq!(phase(&on_failure, "web"), "Running");
+}
+
+/// §5.1: an exec probe that outlives `timeoutSeconds` fails at the timeout.
+#[tokio::test(start_paused = true)]
+async fn exec_probe_timeout_fails_the_attempt_at_the_timeout() {
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script::forever().check(Check {
+            matches: CheckMatch::Exec("slow".into()),
+            answers: vec![(Duration::ZERO, true)],
+            takes: secs(5.0),
+        }),
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["app"]
+    readinessProbe:
+      exec: {command: ["slow"]}
+      timeoutSeconds: 2
+      periodSeconds: 10
+"#,
+    )
+    .await;
+    pass(15.0).await;
+    let failed = times(
+        &engine,
+        "app",
+        |o| matches!(o, Observation::ProbeAttempt { outcome: podlife::engine::events::Attempt::Failure, output, .. } if output.contains("timed out")),
+    );
+    assert_eq!(failed, [2.0, 12.0]);
+}
+
+/// §5.3, §4.2: a liveness probe's own `terminationGracePeriodSeconds` replaces the pod's for
+/// the kill it causes.
+#[tokio::test(start_paused = true)]
+async fn liveness_probe_grace_overrides_the_pods() {
+    let unhealthy = Script::forever()
+        .on_signal(OnSignal::Ignores)
+        .check(Check::fails_from(CheckMatch::Any, Duration::ZERO));
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script {
+            then: vec![Script::forever()],
+            ..unhealthy
+        },
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: app
+    image: busybox
+    command: ["app"]
+    livenessProbe:
+      exec: {command: ["alive"]}
+      periodSeconds: 10
+      failureThreshold: 1
+      terminationGracePeriodSeconds: 3
+"#,
+    )
+    .await;
+    pass(8.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [0.0]);
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [3.0]);
+}
+
+/// §3.2: a failing preStop hook is a `FailedPreStopHook` warning; the stop signal follows at
+/// once.
+#[tokio::test(start_paused = true)]
+async fn failed_prestop_warns_and_termination_goes_on() {
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script::forever().check(Check {
+            matches: CheckMatch::Exec("hook".into()),
+            answers: vec![(Duration::ZERO, false)],
+            takes: secs(1.0),
+        }),
+    );
+    let engine = run(runtime, STUBBORN_WITH_HOOK).await;
+    engine.delete("web", None).unwrap();
+    pass(20.0).await;
+    assert_eq!(event_times(&engine, "FailedPreStopHook"), [1.0]);
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [1.0]);
+    assert_eq!(times(&engine, "app", exited), [1.0]);
+}
+
+/// §6: `activeDeadlineSeconds` counts from the pod's start; past it the pod is killed and
+/// Failed with reason DeadlineExceeded.
+#[tokio::test(start_paused = true)]
+async fn active_deadline_fails_the_pod() {
+    let engine = run(
+        SimRuntime::new(),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  activeDeadlineSeconds: 10
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(30.0).await;
+    assert_eq!(event_times(&engine, "DeadlineExceeded"), [10.0]);
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [10.0]);
+    assert_eq!(phase(&engine, "web"), "Failed");
+    assert_eq!(
+        engine.status("web").and_then(|s| s.reason).as_deref(),
+        Some("DeadlineExceeded")
+    );
+}
+
+/// §5.2: liveness and readiness wait for the startup probe; their ticks before it passed
+/// are skipped.
+#[tokio::test(start_paused = true)]
+async fn startup_probe_holds_the_other_probes_back() {
+    let runtime = SimRuntime::new().script(
+        "app",
+        Script::forever().check(Check::passes_from(
+            CheckMatch::Exec("up".into()),
+            secs(12.0),
+        )),
+    );
+    let engine = run(
+        runtime,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["app"]
+    startupProbe:
+      exec: {command: ["up"]}
+      periodSeconds: 5
+      failureThreshold: 10
+    readinessProbe:
+      exec: {command: ["ready"]}
+      periodSeconds: 10
+"#,
+    )
+    .await;
+    pass(30.0).await;
+    let startup = times(&engine, "app", |o| {
+        matches!(
+            o,
+            Observation::ProbeResult {
+                probe: podlife::engine::spec::ProbeKind::Startup,
+                success: true
+            }
+        )
+    });
+    assert_eq!(startup, [15.0]);
+    let ready = times(&engine, "app", |o| {
+        matches!(o, Observation::ReadyChanged { ready: true })
+    });
+    assert_eq!(ready, [20.0]);
+}
+
+/// §4.1: a later deletion with a shorter grace period moves the SIGKILL in.
+#[tokio::test(start_paused = true)]
+async fn a_later_shorter_deletion_moves_the_kill_in() {
+    let engine = run(
+        SimRuntime::new().script("app", Script::forever().on_signal(OnSignal::Ignores)),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    engine.delete("web", None).unwrap();
+    pass(5.0).await;
+    engine.delete("web", Some(2)).unwrap();
+    pass(40.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [0.0]);
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [7.0]);
+}
