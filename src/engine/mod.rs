@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod controller;
 pub mod endpoints;
+pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod inputs;
@@ -28,6 +29,7 @@ use k8s_openapi::api::core::v1::{ContainerPort, Pod, PodStatus, Service};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use error::EngineError;
 pub use events::{Event, EventLog, EventType, HookKind, Observation, Record, What};
 
 use crate::manifest::expand::{Plan, WorkloadPlan};
@@ -230,7 +232,7 @@ impl Engine {
 
     /// Starts running `pod` (named, with a uid: see [`crate::manifest::expand`]). A pod whose
     /// worker is done may be applied again under its name (a StatefulSet's replacement).
-    pub fn apply(&self, pod: Pod) -> Result<(), String> {
+    pub fn apply(&self, pod: Pod) -> Result<(), EngineError> {
         self.shared.apply(pod)
     }
 
@@ -304,7 +306,7 @@ impl Engine {
     /// (pods find them in their environment and volumes), then bare pods, then each workload's controller with its first pods
     /// (a workload applied before gets the new plan: scaling, a rollout). Returns what could
     /// not be applied; the rest is applied anyway.
-    pub async fn apply_plan(&self, plan: &Plan) -> Vec<String> {
+    pub async fn apply_plan(&self, plan: &Plan) -> Vec<EngineError> {
         let mut errors = Vec::new();
         for input in &plan.inputs {
             self.apply_input(input);
@@ -332,16 +334,16 @@ impl Engine {
 
     /// `kubectl rollout restart deployment/<name>`: the Deployment rolls its pods over to a
     /// new template by its strategy (RollingUpdate's maxSurge/maxUnavailable, or Recreate).
-    pub fn rollout_restart(&self, deployment: &str) -> Result<(), String> {
+    pub fn rollout_restart(&self, deployment: &str) -> Result<(), EngineError> {
         let controllers = self.controllers.lock().expect("engine state");
         let controller = controllers
             .iter()
             .find(|c| c.name == deployment)
-            .ok_or_else(|| format!("no workload {deployment}"))?;
+            .ok_or_else(|| EngineError::NoWorkload(deployment.to_owned()))?;
         controller
             .commands
             .send(controller::Command::Restart)
-            .map_err(|_| format!("{deployment}'s controller has stopped"))
+            .map_err(|_| EngineError::ControllerStopped(deployment.to_owned()))
     }
 
     /// Starts keeping the endpoints of `service` (named): the pods its selector matches, as
@@ -350,12 +352,12 @@ impl Engine {
     /// runtime, with a proxy listening on each of its ports, and its DNS names resolve there
     /// for hooks, probes and pods applied after it (their `/etc/hosts`), which also get its
     /// environment variables.
-    pub async fn apply_service(&self, service: Service) -> Result<(), String> {
+    pub async fn apply_service(&self, service: Service) -> Result<(), EngineError> {
         let name = service
             .metadata
             .name
             .clone()
-            .ok_or_else(|| "a service needs a name".to_owned())?;
+            .ok_or(EngineError::Unnamed("service"))?;
         // Applied again (`kubectl apply` of a changed manifest): the new selector and
         // `publishNotReadyAddresses` take effect at once; its address and ports stay.
         {
@@ -377,7 +379,7 @@ impl Engine {
             .reserved
             .insert(name.clone())
         {
-            return Err(format!("service {name} already exists"));
+            return Err(EngineError::ServiceExists(name));
         }
         let release = || {
             let mut services = self.shared.services.lock().expect("engine state");
@@ -393,7 +395,10 @@ impl Engine {
             Ok(address) => address,
             Err(e) => {
                 release();
-                return Err(format!("cannot give service {name} an address: {e}"));
+                return Err(EngineError::ServiceAddress {
+                    service: name,
+                    why: e.to_string(),
+                });
             }
         };
         // A proxy per Service port; `sessionAffinity: ClientIP` keeps a client on its pod
@@ -423,10 +428,11 @@ impl Engine {
                     drop(proxies);
                     let _ = self.shared.runtime.remove_service_address(&address).await;
                     release();
-                    return Err(format!(
-                        "cannot listen for service {name} port {}: {e}",
-                        port.port
-                    ));
+                    return Err(EngineError::ServicePort {
+                        service: name,
+                        port: port.port,
+                        why: e.to_string(),
+                    });
                 }
             }
         }
@@ -512,7 +518,7 @@ impl Engine {
     /// `terminationGracePeriodSeconds`. As on the kubelet, every deletion gets at least 1 s
     /// (0 is a force deletion: preStop for up to a second, then the 2 s stop window). A
     /// workload's controller replaces it, as on a cluster.
-    pub fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
+    pub fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), EngineError> {
         self.shared.delete(pod, grace)
     }
 
@@ -619,11 +625,11 @@ impl Shared {
             .collect()
     }
 
-    fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), String> {
+    fn delete(&self, pod: &str, grace: Option<i64>) -> Result<(), EngineError> {
         if self.send(pod, Msg::Delete { grace }) {
             Ok(())
         } else {
-            Err(format!("no pod {pod}"))
+            Err(EngineError::NoPod(pod.to_owned()))
         }
     }
 
@@ -639,21 +645,19 @@ impl Shared {
         })
     }
 
-    fn apply(&self, pod: Pod) -> Result<(), String> {
+    fn apply(&self, pod: Pod) -> Result<(), EngineError> {
         let name = pod
             .metadata
             .name
             .clone()
-            .ok_or_else(|| "a pod needs a name".to_owned())?;
+            .ok_or(EngineError::Unnamed("pod"))?;
         let mut pods = self.pods.lock().expect("engine state");
         if self.closing.load(Ordering::SeqCst) {
-            return Err(format!(
-                "not creating pod {name}: everything is being deleted"
-            ));
+            return Err(EngineError::Closing(name));
         }
         // A finished pod's name may be taken again (its worker is done or gone).
         if pods.get(&name).is_some_and(PodEntry::live) {
-            return Err(format!("pod {name} already exists"));
+            return Err(EngineError::PodExists(name));
         }
         let status = watch::channel(PodStatus {
             phase: Some("Pending".into()),
