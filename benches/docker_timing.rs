@@ -89,7 +89,12 @@ async fn pod_running_ms(engine: &Engine, n: usize, prefix: &str) -> Vec<f64> {
         loop {
             let record = updates.recv().await.expect("event log");
             if record.pod == name
-                && matches!(record.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Running")
+                && matches!(
+                    record.observation(),
+                    Some(Observation::PhaseChanged {
+                        phase: podlife::engine::status::PodPhase::Running
+                    })
+                )
             {
                 break;
             }
@@ -173,7 +178,7 @@ async fn sigkill_precision() {
                 times(
                     &records,
                     name,
-                    move |o| matches!(o, Observation::SignalSent { signal } if signal == s),
+                    move |o| matches!(o, Observation::SignalSent { signal } if signal.as_str() == s),
                 )[0]
             };
             let (term, kill) = (signal("SIGTERM"), signal("SIGKILL"));

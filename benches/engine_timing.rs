@@ -80,12 +80,12 @@ async fn sigkill_precision() {
             let term = times(
                 &records,
                 name,
-                |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+                |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGTERM),
             )[0];
             let kill = times(
                 &records,
                 name,
-                |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+                |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGKILL),
             )[0];
             let exit = times(&records, name, |o| {
                 matches!(o, Observation::ContainerExited { .. })

@@ -170,7 +170,7 @@ async fn main() {
             let records = engine.log().records();
             let flip = records[from..].iter().find(|r| {
                 r.pod == one.pod
-                    && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" && *status == ready)
+                    && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status }) if *condition == podlife::engine::status::ConditionKind::Ready && *status == ready)
             });
             let change = records[from..].iter().find(|r| {
                 r.pod == one.pod

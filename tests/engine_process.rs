@@ -182,7 +182,7 @@ conformance! {
             .wall;
         let term = observed(
             &records,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGTERM),
         )[0]
         .wall;
         assert!(hook_done <= term);
@@ -215,12 +215,12 @@ conformance! {
         let records = h.records();
         let term = observed(
             &records,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGTERM),
         )[0]
         .wall;
         let kill = observed(
             &records,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGKILL),
         )[0]
         .wall;
         let gap = kill - term;
@@ -626,7 +626,7 @@ conformance! {
         h.until(Duration::from_secs(5), "SIGTERM", |r| {
             !observed(
                 r,
-                |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+                |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGTERM),
             )
             .is_empty()
         })
@@ -638,12 +638,12 @@ conformance! {
         let records = h.records();
         let term = observed(
             &records,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGTERM"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGTERM),
         )[0]
         .wall;
         let kill = observed(
             &records,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGKILL),
         )[0]
         .wall;
         let gap = (kill - term).as_secs_f64();

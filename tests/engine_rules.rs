@@ -59,7 +59,7 @@ fn signals<'a>(records: &'a [Record], pod: &str, container: &str, signal: &str) 
         records,
         pod,
         Some(container),
-        |o| matches!(o, Observation::SignalSent { signal: s } if s == signal),
+        |o| matches!(o, Observation::SignalSent { signal: s } if s.as_str() == signal),
     )
 }
 
@@ -347,7 +347,7 @@ conformance! {
             &records,
             pod,
             None,
-            |o| matches!(o, Observation::SignalSent { signal } if signal == "SIGKILL"),
+            |o| matches!(o, Observation::SignalSent { signal } if *signal == podlife::runtime::Signal::SIGKILL),
         )
         .is_empty()
         {
@@ -1674,7 +1674,7 @@ conformance! {
             .iter()
             .find(|r| {
                 !old.contains(&r.pod)
-                    && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status: true }) if condition == "Ready")
+                    && matches!(r.observation(), Some(Observation::ConditionChanged { condition: podlife::engine::status::ConditionKind::Ready, status: true }))
             })
             .expect("a new pod became Ready");
         let first_delete = events(&records, "SuccessfulDelete")[0];
@@ -1726,7 +1726,7 @@ conformance! {
         .await;
         let records = h.records();
         let ready = obs(&records, "db-0", None, |o| {
-            matches!(o, Observation::ConditionChanged { condition, status: true } if condition == "Ready")
+            matches!(o, Observation::ConditionChanged { condition: podlife::engine::status::ConditionKind::Ready, status: true })
         })[0];
         let created = records
             .iter()

@@ -45,7 +45,7 @@ fn times(engine: &Engine, container: &str, f: impl Fn(&Observation) -> bool) -> 
 }
 
 fn signal(name: &'static str) -> impl Fn(&Observation) -> bool {
-    move |o| matches!(o, Observation::SignalSent { signal } if signal == name)
+    move |o| matches!(o, Observation::SignalSent { signal } if signal.as_str() == name)
 }
 
 fn started(o: &Observation) -> bool {

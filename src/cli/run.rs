@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, PodStatus};
 
 use super::checks::CheckArgs;
 use super::{ColorChoice, EXIT_INVALID, EXIT_OK};
+use crate::engine::status::PodPhase;
 use crate::engine::{Engine, Observation, Record, What, timeline};
 use crate::manifest::expand::{self, Plan, PodPlan};
 use crate::manifest::render::{self, TextStyle};
@@ -491,7 +492,7 @@ fn failed_before_deletion(pod: &str, records: &[Record]) -> bool {
             What::Event(e) if e.reason == "Scheduled" => deleted = false,
             What::Observation(Observation::Terminating { .. }) => deleted = true,
             What::Observation(Observation::PhaseChanged { phase })
-                if phase == "Failed" && !deleted =>
+                if *phase == PodPhase::Failed && !deleted =>
             {
                 return true;
             }

@@ -9,6 +9,8 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::spec::ProbeKind;
+use super::status::{ConditionKind, PodPhase};
+use crate::runtime::Signal;
 use crate::time::TimeScale;
 
 /// A Kubernetes event type.
@@ -57,6 +59,11 @@ impl std::fmt::Display for Attempt {
     }
 }
 
+/// A signal by its name (`SIGTERM`), as reports show it.
+fn signal_name<S: serde::Serializer>(signal: &Signal, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(signal.as_str())
+}
+
 /// Things that happened which tests assert on but the kubelet does not publish.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "observation", rename_all = "camelCase")]
@@ -92,17 +99,18 @@ pub enum Observation {
     },
     /// A signal was sent to a container.
     SignalSent {
-        signal: String,
+        #[serde(serialize_with = "signal_name")]
+        signal: Signal,
     },
     /// The pod began terminating, with this grace period (manifest seconds).
     Terminating {
         grace_seconds: i64,
     },
     PhaseChanged {
-        phase: String,
+        phase: PodPhase,
     },
     ConditionChanged {
-        condition: String,
+        condition: ConditionKind,
         status: bool,
     },
     /// A container's `ready` changed.

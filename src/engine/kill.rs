@@ -149,9 +149,7 @@ impl Kill {
 
     /// Sends `signal`, logged before it goes (the stop window counts from the log record).
     async fn signal(&self, signal: Signal) {
-        self.observe(Observation::SignalSent {
-            signal: signal.as_str().to_owned(),
-        });
+        self.observe(Observation::SignalSent { signal });
         let target = &self.target;
         let _ = target.runtime.signal_container(&target.id, signal).await;
     }

@@ -797,12 +797,12 @@ fn note(services: &mut Services, record: &Record) -> bool {
             services.gone.insert(record.pod.clone());
         }
         Some(Observation::ConditionChanged { condition, status }) => {
-            if condition == "Ready" {
+            if *condition == status::ConditionKind::Ready {
                 services.ready.insert(record.pod.clone(), *status);
             }
         }
         Some(Observation::PhaseChanged { phase }) => {
-            services.phase.insert(record.pod.clone(), phase.clone());
+            services.phase.insert(record.pod.clone(), phase.to_string());
         }
         _ => return false,
     }

@@ -72,7 +72,7 @@ impl ContainerView {
 }
 
 /// A pod's phase (`status.phase`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum PodPhase {
     Pending,
     Running,
@@ -181,13 +181,13 @@ pub fn phase(
 /// Remembers when each condition last changed, so `lastTransitionTime` moves only on change.
 #[derive(Debug, Default, Clone)]
 pub struct Conditions {
-    last: HashMap<&'static str, (bool, Timestamp)>,
+    last: HashMap<ConditionKind, (bool, Timestamp)>,
 }
 
 impl Conditions {
     /// Records `status` for `kind`; returns whether it changed.
-    pub fn set(&mut self, kind: &'static str, status: bool) -> bool {
-        match self.last.get(kind) {
+    pub fn set(&mut self, kind: ConditionKind, status: bool) -> bool {
+        match self.last.get(&kind) {
             Some((old, _)) if *old == status => false,
             _ => {
                 self.last.insert(kind, (status, now()));
@@ -204,16 +204,18 @@ impl Conditions {
             .iter()
             .flatten()
             .filter_map(|c| {
-                let kind = CONDITION_KINDS.iter().find(|k| **k == c.type_)?;
+                let kind = ConditionKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == c.type_)?;
                 let since = c.last_transition_time.as_ref().map_or_else(now, |t| t.0);
-                Some((*kind, (c.status == "True", since)))
+                Some((kind, (c.status == "True", since)))
             })
             .collect();
         Self { last }
     }
 
-    fn since(&self, kind: &str) -> Option<Time> {
-        self.last.get(kind).map(|(_, t)| Time(*t))
+    fn since(&self, kind: ConditionKind) -> Option<Time> {
+        self.last.get(&kind).map(|(_, t)| Time(*t))
     }
 }
 
@@ -230,19 +232,58 @@ pub struct PodView<'a> {
     pub message: Option<String>,
 }
 
-/// The pod conditions the kubelet sets, in its order.
-const CONDITION_KINDS: [&str; 5] = [
-    "PodReadyToStartContainers",
-    "Initialized",
-    "Ready",
-    "ContainersReady",
-    "PodScheduled",
-];
+/// A pod condition the kubelet sets (`status.conditions[].type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum ConditionKind {
+    PodReadyToStartContainers,
+    Initialized,
+    Ready,
+    ContainersReady,
+    PodScheduled,
+}
+
+impl ConditionKind {
+    /// Every kind, in the kubelet's order.
+    pub const ALL: [ConditionKind; 5] = [
+        Self::PodReadyToStartContainers,
+        Self::Initialized,
+        Self::Ready,
+        Self::ContainersReady,
+        Self::PodScheduled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PodReadyToStartContainers => "PodReadyToStartContainers",
+            Self::Initialized => "Initialized",
+            Self::Ready => "Ready",
+            Self::ContainersReady => "ContainersReady",
+            Self::PodScheduled => "PodScheduled",
+        }
+    }
+}
+
+impl std::fmt::Display for ConditionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ConditionKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| format!("no pod condition is called {name:?}"))
+    }
+}
 
 /// The condition values of `view`, in the kubelet's order.
 pub fn condition_values(
     view: &PodView<'_>,
-) -> Vec<(&'static str, bool, Option<&'static str>, Option<String>)> {
+) -> Vec<(ConditionKind, bool, Option<&'static str>, Option<String>)> {
     let list = |names: Vec<&str>| format!("[{}]", names.join(" "));
     let incomplete: Vec<&str> = view
         .containers
@@ -289,7 +330,7 @@ pub fn condition_values(
             )),
         )
     };
-    let [to_start, init, pod_ready, containers_ready, scheduled] = CONDITION_KINDS;
+    let [to_start, init, pod_ready, containers_ready, scheduled] = ConditionKind::ALL;
     vec![
         (to_start, view.sandbox_ready, None, None),
         (init, initialized, init_reason, init_message),
@@ -304,7 +345,7 @@ pub fn pod_status(view: &PodView<'_>, conditions: &Conditions) -> PodStatus {
     let conditions_out = condition_values(view)
         .into_iter()
         .map(|(kind, status, reason, message)| PodCondition {
-            type_: kind.to_owned(),
+            type_: kind.as_str().to_owned(),
             status: if status { "True" } else { "False" }.to_owned(),
             reason: reason.map(str::to_owned),
             message,
@@ -552,7 +593,7 @@ mod tests {
             message: None,
         };
         let values = condition_values(&v);
-        assert_eq!(values[1].0, "Initialized");
+        assert_eq!(values[1].0, ConditionKind::Initialized);
         assert!(!values[1].1);
         assert_eq!(
             values[1].3.as_deref(),

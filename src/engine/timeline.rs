@@ -83,7 +83,7 @@ fn describe(o: &Observation, verbose: bool) -> Option<(String, String)> {
             "Terminating".into(),
             format!("grace period {grace_seconds}s"),
         ),
-        Observation::PhaseChanged { phase } => ("Phase".into(), phase.clone()),
+        Observation::PhaseChanged { phase } => ("Phase".into(), phase.to_string()),
         Observation::ReadyChanged { ready } => (
             "Ready".into(),
             if *ready {

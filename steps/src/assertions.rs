@@ -37,6 +37,7 @@ use cucumber::then;
 use k8s_openapi::api::core::v1::{ContainerStatus, PodStatus};
 use podlife::engine::events::Attempt;
 use podlife::engine::spec::ProbeKind;
+use podlife::engine::status::ConditionKind;
 use podlife::engine::{Observation, Record};
 
 use crate::facts::{self, Says};
@@ -599,7 +600,7 @@ pub fn signals(world: &PodlifeWorld, pod: &str) -> Vec<Record> {
 
 fn signal_name(record: &Record) -> &str {
     match record.observation() {
-        Some(Observation::SignalSent { signal }) => signal,
+        Some(Observation::SignalSent { signal }) => signal.as_str(),
         _ => "",
     }
 }
@@ -792,7 +793,9 @@ fn not_ready_after_nth(world: &mut PodlifeWorld, pod: String, n: usize) {
         .enumerate()
         .filter(|(_, r)| r.pod == pod)
         .filter_map(|(i, r)| match r.observation() {
-            Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+            Some(Observation::ConditionChanged { condition, status })
+                if *condition == ConditionKind::Ready =>
+            {
                 Some((i, *status))
             }
             _ => None,

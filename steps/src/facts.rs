@@ -21,7 +21,9 @@ pub fn of_container(record: &Record, pod: &str, name: &str) -> bool {
 pub fn phase<'a>(pod: &'a str, phase: &'a str) -> Fact<impl Says + 'a> {
     Fact::new(phase == "Pending", move |r: &Record| {
         match r.observation() {
-            Some(Observation::PhaseChanged { phase: p }) if r.pod == pod => Some(p == phase),
+            Some(Observation::PhaseChanged { phase: p }) if r.pod == pod => {
+                Some(p.as_str() == phase)
+            }
             _ => None,
         }
     })
@@ -31,7 +33,7 @@ pub fn phase<'a>(pod: &'a str, phase: &'a str) -> Fact<impl Says + 'a> {
 pub fn condition<'a>(pod: &'a str, kind: &'a str) -> Fact<impl Says + 'a> {
     Fact::new(false, move |r: &Record| match r.observation() {
         Some(Observation::ConditionChanged { condition, status })
-            if r.pod == pod && condition == kind =>
+            if r.pod == pod && condition.as_str() == kind =>
         {
             Some(*status)
         }

@@ -22,6 +22,7 @@
 use std::time::Duration;
 
 use cucumber::then;
+use podlife::engine::status::ConditionKind;
 use podlife::engine::{Observation, Record};
 
 use crate::assertions::{never_during, never_so_far, pod_arg};
@@ -297,8 +298,8 @@ fn became(record: &Record, pod: &str, state: &str) -> bool {
             Some(Observation::ConditionChanged {
                 condition,
                 status: true,
-            }) => state == "Ready" && condition == "Ready",
-            Some(Observation::PhaseChanged { phase }) => phase == state,
+            }) => state == "Ready" && *condition == ConditionKind::Ready,
+            Some(Observation::PhaseChanged { phase }) => phase.as_str() == state,
             _ => false,
         }
 }

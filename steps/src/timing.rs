@@ -201,7 +201,7 @@ mod tests {
             pod: "p".into(),
             container: None,
             what: What::Observation(Observation::ConditionChanged {
-                condition: "Ready".into(),
+                condition: podlife::engine::status::ConditionKind::Ready,
                 status,
             }),
         }

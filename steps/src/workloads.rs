@@ -10,6 +10,7 @@
 
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
+use podlife::engine::status::{ConditionKind, PodPhase};
 use podlife::engine::{Observation, Record};
 
 use crate::{PodlifeWorld, duration};
@@ -47,7 +48,13 @@ fn created(world: &PodlifeWorld, name: &str) -> Option<Record> {
 fn created_after_ready(world: &mut PodlifeWorld, later: String, earlier: String) {
     let ready = world.records().into_iter().find(|r| {
         r.pod == earlier
-            && matches!(r.observation(), Some(Observation::ConditionChanged { condition, status: true }) if condition == "Ready")
+            && matches!(
+                r.observation(),
+                Some(Observation::ConditionChanged {
+                    condition: ConditionKind::Ready,
+                    status: true
+                })
+            )
     });
     let Some(ready) = ready else {
         world.fail(&format!("{earlier} to have become Ready"));
@@ -69,7 +76,14 @@ fn replaced_after_failure(world: &mut PodlifeWorld, gaps: String, tolerance: Str
     let records = world.records();
     let failures: Vec<&Record> = records
         .iter()
-        .filter(|r| matches!(r.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Failed"))
+        .filter(|r| {
+            matches!(
+                r.observation(),
+                Some(Observation::PhaseChanged {
+                    phase: PodPhase::Failed
+                })
+            )
+        })
         .collect();
     // A Job's own creations (its pods fail and are replaced).
     let creations: Vec<&Record> = records

@@ -205,7 +205,7 @@ fn generated_base(name: &str) -> &str {
 }
 
 fn phase_is_terminal(record: &Record) -> bool {
-    matches!(record.observation(), Some(Observation::PhaseChanged { phase }) if phase == "Succeeded" || phase == "Failed")
+    matches!(record.observation(), Some(Observation::PhaseChanged { phase }) if phase.is_terminal())
 }
 
 enum State {

@@ -1,5 +1,6 @@
 //! The StatefulSet controller's part: one pod per ordinal, in order, back under its name.
 
+use crate::engine::status::ConditionKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -50,7 +51,9 @@ impl Ordinals {
         };
         match record.observation() {
             // OrderedReady: the next ordinal once this one is Running and available.
-            Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+            Some(Observation::ConditionChanged { condition, status })
+                if *condition == ConditionKind::Ready =>
+            {
                 if *status && ordinal + 1 < self.pods.len() {
                     self.ready_since.insert(ordinal, Instant::now());
                     self.create_after_available(c);

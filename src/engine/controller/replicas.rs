@@ -1,6 +1,7 @@
 //! The ReplicaSet controller's part (also a ReplicationController's, a DaemonSet's on one
 //! node, and a Deployment's rollouts): keep the pods at their number, roll out a new template.
 
+use crate::engine::status::ConditionKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -96,7 +97,9 @@ impl Replicas {
     pub(super) fn observe(&mut self, c: &mut Controller, record: &Record) {
         let pod = record.pod.as_str();
         match record.observation() {
-            Some(Observation::ConditionChanged { condition, status }) if condition == "Ready" => {
+            Some(Observation::ConditionChanged { condition, status })
+                if *condition == ConditionKind::Ready =>
+            {
                 if *status {
                     self.ready_since.insert(pod.to_owned(), Instant::now());
                 } else {

@@ -43,12 +43,7 @@ impl PodWorker {
         let new = status::pod_status(&view, &self.conditions);
         let old_phase = self.status.borrow().phase.clone();
         if old_phase.as_deref() != Some(self.phase.as_str()) {
-            self.observe(
-                None,
-                Observation::PhaseChanged {
-                    phase: self.phase.as_str().to_owned(),
-                },
-            );
+            self.observe(None, Observation::PhaseChanged { phase: self.phase });
         }
         self.status.send_replace(new);
         let _ = &self.pod;
