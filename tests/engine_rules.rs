@@ -1323,7 +1323,7 @@ conformance! {
     /// every preStop starts when termination begins, and only the stop signals are ordered — the
     /// app first, then the sidecars in reverse order, each after the later one has exited. With
     /// 4 s hooks and grace 10, the app gets SIGTERM at 4 s, each sidecar as soon as the one it
-    /// waits for has exited, and the pod ends just after 4 s (one after another it would take
+    /// waits for has exited, and the last container is gone just after 4 s (one after another it would take
     /// 12 s). The chain of exits adds each shell's reaction time (its trap runs between sleeps).
     async fn sidecar_prestops_run_together_and_only_stop_signals_are_ordered(h, scale = 0.2, feature = "Sidecar containers: start order, restarts, stopped after the app") {
         let pods = h.apply(&sidecar_pod("together", 10, 4.0, h.scale(), false));
@@ -1353,10 +1353,16 @@ conformance! {
         if !(exit("app") < term("side2") && exit("side2") < term("side1")) {
             failures.push("stop signals: app, then side2 after the app exited, then side1 after side2 exited".into());
         }
-        let finished = obs(&records, pod, None, |o| matches!(o, Observation::PodFinished))[0];
-        let at = secs(t0, finished);
-        if !(4.0 - TOLERANCE..=5.5).contains(&at) {
-            failures.push(format!("pod finished at {at:.3} s, expected within [3.7, 5.5] s"));
+        // The last container out (side1) ends the termination; removing the containers and
+        // the sandbox afterwards is the runtime's own time, which this rule does not govern.
+        let last = exits(&records, pod, "side1")[0];
+        let at = secs(t0, last);
+        let allowance = h.latency().as_secs_f64() / h.scale();
+        if !(4.0 - TOLERANCE..=5.5 + allowance).contains(&at) {
+            failures.push(format!(
+                "the last container exited at {at:.3} s, expected within [3.7, {:.2}] s",
+                5.5 + allowance
+            ));
         }
         verdict(&failures, &records);
     }
