@@ -677,3 +677,48 @@ fn a_simulated_run_needs_an_end() {
         .code(2)
         .stderr(predicates::str::contains("--runtime sim needs --for"));
 }
+
+/// A `sim.podlife.dev/<container>` script that cannot be read is an error where it is
+/// written (pods and workload templates alike), and nothing starts.
+#[test]
+fn an_unreadable_simulation_script_is_an_error_at_its_place() {
+    let manifest = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        sim.podlife.dev/app: "exits soon"
+    spec:
+      containers:
+      - {name: app, image: busybox, command: ["sleep", "infinity"]}
+"#;
+    let output = podlife()
+        .args(["validate", "-o", "json", "-"])
+        .write_stdin(manifest)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
+    let first = &json["files"][0]["diagnostics"][0];
+    assert_eq!(first["code"], "field-invalid");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(11), Some(30))
+    );
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.contains("`exits` takes `<code> after <duration>`"),
+        "{message}"
+    );
+    podlife()
+        .args(["run", "--runtime", "sim", "-", "--for", "1m"])
+        .write_stdin(manifest)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nothing was started"));
+}

@@ -16,6 +16,7 @@ use super::{ErrorKind, FieldError, PROTOCOLS, one_of, port_number};
 use crate::manifest::field::FieldPath;
 use crate::manifest::object::Object;
 use crate::manifest::selector;
+use crate::runtime::sim;
 
 /// API rules for a whole object, with paths from the object's root.
 pub fn validate_object(object: &Object) -> Vec<FieldError> {
@@ -289,14 +290,34 @@ pub fn validate_meta(
     if let Some(labels) = &meta.labels {
         validate_labels(labels, &path.child("labels"), errors);
     }
-    for key in meta.annotations.iter().flatten().map(|(k, _)| k) {
-        // Kubernetes checks annotation keys in lower case (`ValidateAnnotations`).
+    if let Some(annotations) = &meta.annotations {
+        validate_annotations(annotations, &path.child("annotations"), errors);
+    }
+}
+
+/// Annotation keys (`ValidateAnnotations`), and podlife's own: a container's script for
+/// `--runtime sim` must read.
+fn validate_annotations(
+    annotations: &BTreeMap<String, String>,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
+    for (key, value) in annotations {
+        // Kubernetes checks annotation keys in lower case.
         if let Err(reasons) = is_qualified_name(&key.to_lowercase()) {
             errors.push(FieldError::new(
-                path.child("annotations").key(key),
+                path.key(key),
                 ErrorKind::InvalidKey(format!("{key:?}")),
                 reasons.join("; "),
             ));
+        }
+        if key.starts_with(sim::ANNOTATION_PREFIX)
+            && let Err(why) = value.parse::<sim::Script>()
+        {
+            errors.push(
+                FieldError::invalid(path.key(key), format!("{value:?}"), why)
+                    .help("e.g. `exits 1 after 5s; port 8080 fails from 30s | runs`"),
+            );
         }
     }
 }
@@ -424,10 +445,17 @@ fn template_with(
     added_volumes: &[String],
     errors: &mut Vec<FieldError>,
 ) {
-    if let Some(meta) = &template.metadata
-        && let Some(labels) = &meta.labels
-    {
-        validate_labels(labels, &path.child("metadata").child("labels"), errors);
+    if let Some(meta) = &template.metadata {
+        if let Some(labels) = &meta.labels {
+            validate_labels(labels, &path.child("metadata").child("labels"), errors);
+        }
+        if let Some(annotations) = &meta.annotations {
+            validate_annotations(
+                annotations,
+                &path.child("metadata").child("annotations"),
+                errors,
+            );
+        }
     }
     let Some(spec) = &template.spec else {
         errors.push(FieldError::required(path.child("spec"), ""));

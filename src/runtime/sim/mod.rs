@@ -30,7 +30,7 @@ use crate::time::now;
 
 mod script;
 
-pub use script::{Check, CheckMatch, OnSignal, Script};
+pub use script::{ANNOTATION_PREFIX, Check, CheckMatch, OnSignal, Script};
 
 /// The simulated runtime; see the module documentation.
 #[derive(Default)]
@@ -201,7 +201,7 @@ impl ContainerRuntime for SimRuntime {
     async fn create_sandbox(&self, spec: &SandboxSpec) -> Result<Sandbox> {
         let mut scripts = HashMap::new();
         for (key, text) in &spec.annotations {
-            if let Some(container) = key.strip_prefix(script::ANNOTATION_PREFIX) {
+            if let Some(container) = key.strip_prefix(ANNOTATION_PREFIX) {
                 let script = text
                     .parse()
                     .map_err(|why| RuntimeError(format!("annotation {key}: {why}")))?;

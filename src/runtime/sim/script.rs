@@ -171,6 +171,17 @@ fn instance(text: &str) -> Result<Script, String> {
                     code: number(code)?,
                 };
             }
+            ["exits", ..] => {
+                return Err(format!(
+                    "`{clause}`: `exits` takes `<code> after <duration>`, e.g. `exits 1 after 5s`"
+                ));
+            }
+            ["on-signal", ..] => {
+                return Err(format!(
+                    "`{clause}`: `on-signal` takes `dies`, `ignores` or `exits <code> after \
+                     <duration>`"
+                ));
+            }
             ["message", ..] => script.termination_message = Some(rest_after("message")),
             ["log", ..] => script.log = rest_after("log"),
             _ => check(&mut script, &words)
@@ -260,7 +271,9 @@ mod tests {
     fn says_what_it_cannot_read() {
         let error = "exits soon".parse::<Script>().unwrap_err();
         assert!(error.contains("`exits soon`"), "{error}");
-        assert!(error.contains("exits <code> after <duration>"), "{error}");
+        assert!(error.contains("`<code> after <duration>`"), "{error}");
+        let error = "sleeps 5s".parse::<Script>().unwrap_err();
+        assert!(error.contains("a script is clauses"), "{error}");
         let error = "port 80 fails from later".parse::<Script>().unwrap_err();
         assert!(error.contains("not a duration"), "{error}");
     }
