@@ -667,3 +667,163 @@ spec:
     assert_eq!(times(&engine, "app", signal("SIGTERM")), [0.0]);
     assert_eq!(times(&engine, "app", signal("SIGKILL")), [7.0]);
 }
+
+/// §4.3: a sidecar's wait for its turn ends at the grace deadline; then it gets the 2 s floor.
+#[tokio::test(start_paused = true)]
+async fn sidecar_stop_window_is_what_remains_of_the_grace() {
+    let stubborn = Script::forever().on_signal(OnSignal::Ignores);
+    let engine = run(
+        SimRuntime::new()
+            .script("proxy", stubborn.clone())
+            .script("app", stubborn),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  terminationGracePeriodSeconds: 4
+  initContainers:
+  - {name: proxy, image: busybox, command: ["proxy"], restartPolicy: Always}
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    engine.delete("web", None).unwrap();
+    pass(20.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [0.0]);
+    assert_eq!(times(&engine, "app", signal("SIGKILL")), [4.0]);
+    assert_eq!(times(&engine, "proxy", signal("SIGTERM")), [4.0]);
+    assert_eq!(times(&engine, "proxy", signal("SIGKILL")), [6.0]);
+}
+
+/// §6, §1.3: while a container waits out its back-off, its status says so in the kubelet's
+/// words.
+#[tokio::test(start_paused = true)]
+async fn crash_loop_back_off_status_says_why_and_how_long() {
+    let engine = run(
+        SimRuntime::new().script("app", Script::exits(secs(1.0), 3)),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: crash, uid: 0a1b2c3d}
+spec:
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    // Exits at 1 and 2; waits 10 s from 2.
+    pass(5.0).await;
+    let status = engine.status("crash").unwrap();
+    let app = &status.container_statuses.unwrap()[0];
+    let waiting = app.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
+    let message = waiting.message.as_deref().unwrap();
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=app pod=crash_default("),
+        "{message}"
+    );
+    assert_eq!(app.restart_count, 1);
+    let last = app
+        .last_state
+        .as_ref()
+        .unwrap()
+        .terminated
+        .as_ref()
+        .unwrap();
+    assert_eq!((last.exit_code, last.reason.as_deref()), (3, Some("Error")));
+    assert_eq!(status.phase.as_deref(), Some("Running"));
+}
+
+/// §3.2: a `sleep` preStop holds the stop signal back for its seconds.
+#[tokio::test(start_paused = true)]
+async fn sleep_prestop_delays_the_stop_signal() {
+    let engine = run(
+        SimRuntime::new(),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["app"]
+    lifecycle:
+      preStop:
+        sleep: {seconds: 3}
+"#,
+    )
+    .await;
+    pass(1.0).await;
+    engine.delete("web", None).unwrap();
+    pass(10.0).await;
+    assert_eq!(times(&engine, "app", signal("SIGTERM")), [4.0]);
+}
+
+/// §1.3: containers that have not run wait in PodInitializing while init containers run.
+#[tokio::test(start_paused = true)]
+async fn containers_not_yet_run_wait_in_pod_initializing() {
+    let engine = run(
+        SimRuntime::new().script("setup", Script::exits(secs(10.0), 0)),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+  - {name: setup, image: busybox, command: ["setup"]}
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(5.0).await;
+    let status = engine.status("web").unwrap();
+    let app = &status.container_statuses.unwrap()[0];
+    let waiting = app.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("PodInitializing"));
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    pass(10.0).await;
+    assert_eq!(times(&engine, "app", started), [10.0]);
+}
+
+/// §9.2: a rolling update of a changed Deployment counts available pods: with
+/// `minReadySeconds: 5` and `maxUnavailable: 0`, each old pod goes 5 s after its replacement
+/// became Ready.
+#[tokio::test(start_paused = true)]
+async fn min_ready_seconds_paces_a_rollout() {
+    let deployment = |version: u32| {
+        format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: roll}}
+spec:
+  replicas: 2
+  minReadySeconds: 5
+  strategy: {{type: RollingUpdate, rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+  selector: {{matchLabels: {{app: roll}}}}
+  template:
+    metadata: {{labels: {{app: roll}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: busybox
+        command: ["app"]
+        env: [{{name: VERSION, value: "{version}"}}]
+        readinessProbe: {{exec: {{command: ["ready"]}}, periodSeconds: 1}}
+"#
+        )
+    };
+    let engine = run(SimRuntime::new(), &deployment(1)).await;
+    pass(10.0).await;
+    assert!(event_times(&engine, "SuccessfulDelete").is_empty());
+    let report = analyze(Source::new("v2.yaml", deployment(2)));
+    let plan = expand(&report.manifests, &mut NameRng::with_seed(2));
+    assert!(engine.apply_plan(&plan).await.is_empty());
+    pass(30.0).await;
+    assert_eq!(event_times(&engine, "SuccessfulDelete"), [15.0, 20.0]);
+}
