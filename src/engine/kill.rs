@@ -147,15 +147,14 @@ impl Kill {
             .event(&self.pod, container, EventType::Warning, reason, message);
     }
 
-    /// Sends `signal`, logged before it goes (the stop window counts from the log record).
-    async fn signal(&self, signal: Signal) {
-        self.observe(Observation::SignalSent { signal });
-        let target = &self.target;
-        let _ = target.runtime.signal_container(&target.id, signal).await;
-    }
-
+    /// SIGKILL now, without the stop signal: [`Cut::Now`] before the stop began (`podlife
+    /// run`'s second Ctrl-C, a test's teardown; the kubelet has no such call).
     async fn sigkill(&self) {
-        self.signal(Signal::SIGKILL).await;
+        self.observe(Observation::SignalSent {
+            signal: Signal::SIGKILL,
+        });
+        let target = &self.target;
+        let _ = target.runtime.signal_container(&target.id, Signal::SIGKILL).await;
     }
 
     pub async fn run(mut self) {
@@ -253,26 +252,44 @@ impl Kill {
         }
     }
 
-    /// Stop signal, then SIGKILL after `window` manifest seconds unless the container exits
-    /// first. The window counts from the signal, not from when the runtime's call returned (a
-    /// Docker kill takes tens of milliseconds).
+    /// The runtime stops the container (CRI's `StopContainer`): the stop signal, then SIGKILL
+    /// after `window` manifest seconds unless it exits first. The window counts from the
+    /// signal's record, not from when the runtime's call returned (a Docker kill takes tens of
+    /// milliseconds); a later, shorter deletion or [`Cut::Now`] moves the deadline in.
     async fn stop(mut self, window: i64) {
         let scale = self.target.scale;
         let sent = Instant::now();
-        self.signal(self.stop_signal).await;
-        let mut kill_at = sent + scale.seconds(window);
+        self.observe(Observation::SignalSent {
+            signal: self.stop_signal,
+        });
+        let (deadline, watched) = watch::channel(sent + scale.seconds(window));
+        let (log, pod, container) = (
+            self.log.clone(),
+            self.pod.clone(),
+            self.target.container.clone(),
+        );
+        let killing = move || {
+            log.observe(
+                &pod,
+                Some(&container),
+                Observation::SignalSent {
+                    signal: Signal::SIGKILL,
+                },
+            );
+        };
         let (runtime, id) = (self.target.runtime.clone(), self.target.id.clone());
-        let exit = runtime.wait_container(&id);
-        tokio::pin!(exit);
+        let stopped = runtime.stop_container(&id, self.stop_signal, watched, &killing);
+        tokio::pin!(stopped);
         loop {
             tokio::select! {
-                _ = &mut exit => return,
-                _ = tokio::time::sleep_until(kill_at) => return self.sigkill().await,
+                _ = &mut stopped => return,
                 Ok(()) = self.cut.changed() => match *self.cut.borrow() {
-                    Some(Cut::Now) => kill_at = Instant::now(),
+                    Some(Cut::Now) => {
+                        deadline.send_replace(Instant::now());
+                    }
                     Some(Cut::Grace(g)) => {
                         let window = scale.seconds(g.max(MINIMUM_STOP_WINDOW));
-                        kill_at = kill_at.min(Instant::now() + window);
+                        deadline.send_modify(|at| *at = (*at).min(Instant::now() + window));
                     }
                     None => {}
                 },

@@ -365,6 +365,35 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn wait_container(&self, id: &ContainerId) -> Result<ExitStatus>;
     /// Sends `signal` to the container's processes.
     async fn signal_container(&self, id: &ContainerId, signal: Signal) -> Result<()>;
+
+    /// Stops a container as CRI's `StopContainer` does: sends `signal`, then SIGKILL once
+    /// `deadline` has passed unless the container has exited first, and returns once it has
+    /// exited. The deadline may move in while it waits (the kubelet calls StopContainer again
+    /// with a shorter timeout); `killing` is told just before the SIGKILL. The process, Docker
+    /// and simulated runtimes share this implementation.
+    async fn stop_container(
+        &self,
+        id: &ContainerId,
+        signal: Signal,
+        mut deadline: tokio::sync::watch::Receiver<tokio::time::Instant>,
+        killing: &(dyn Fn() + Sync),
+    ) -> Result<()> {
+        // A container that has just exited cannot be signalled; waiting says so.
+        let _ = self.signal_container(id, signal).await;
+        let exit = self.wait_container(id);
+        tokio::pin!(exit);
+        loop {
+            let at = *deadline.borrow_and_update();
+            tokio::select! {
+                exited = &mut exit => return exited.map(|_| ()),
+                () = tokio::time::sleep_until(at) => break,
+                Ok(()) = deadline.changed() => {}
+            }
+        }
+        killing();
+        let _ = self.signal_container(id, Signal::SIGKILL).await;
+        exit.await.map(|_| ())
+    }
     /// Runs `command` inside the container; `timeout` kills it when it runs longer.
     async fn exec(
         &self,
