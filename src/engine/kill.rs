@@ -154,7 +154,10 @@ impl Kill {
             signal: Signal::SIGKILL,
         });
         let target = &self.target;
-        let _ = target.runtime.signal_container(&target.id, Signal::SIGKILL).await;
+        let _ = target
+            .runtime
+            .signal_container(&target.id, Signal::SIGKILL)
+            .await;
     }
 
     pub async fn run(mut self) {
