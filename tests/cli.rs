@@ -722,3 +722,25 @@ spec:
         .code(1)
         .stderr(predicates::str::contains("nothing was started"));
 }
+
+/// A Job that retried a failed pod to success has succeeded: its failed pod does not make the
+/// run fail (`Engine::pods_owned_by` tells the Job's pods apart).
+#[test]
+fn a_job_retried_to_success_ends_the_run_with_success() {
+    // Not below /tmp: a container has a private /tmp (as root).
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let marker = dir.path().join("ran");
+    let manifest = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: flaky}}\nspec:\n  backoffLimit: 2\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - {{name: c, image: busybox, command: [sh, -c, 'if [ -e {m} ]; then exit 0; fi; touch {m}; exit 1']}}\n",
+        m = marker.display()
+    );
+    podlife()
+        .args(["run", "-", "--time-scale", "0.1"])
+        .write_stdin(manifest)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Completed            Job completed",
+        ));
+}

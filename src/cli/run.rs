@@ -392,15 +392,11 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
         }
     }
     // A Job's pods fail and are retried: the Job's outcome is what counts.
-    let job_pods: Vec<&str> = records
+    let job_pods: Vec<String> = plan
+        .workloads
         .iter()
-        .filter(|r| r.pod.starts_with("job/"))
-        .filter_map(|r| match &r.what {
-            What::Event(e) if e.reason == "SuccessfulCreate" => {
-                e.message.strip_prefix("Created pod: ")
-            }
-            _ => None,
-        })
+        .filter(|w| matches!(w.policy, expand::Policy::Job { .. }))
+        .flat_map(|w| engine.pods_owned_by("Job", &w.owner.name))
         .collect();
     // Every Job must have completed (not failed, nor been cut short by --for or Ctrl-C).
     let job_failed = plan
@@ -416,7 +412,7 @@ async fn run_pods(args: &RunArgs, plan: Plan) -> i32 {
     if job_failed
         || names
             .iter()
-            .filter(|name| !job_pods.contains(&name.as_str()))
+            .filter(|name| !job_pods.contains(name))
             .any(|name| failed_before_deletion(name, &records))
     {
         EXIT_INVALID

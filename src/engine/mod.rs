@@ -522,6 +522,24 @@ impl Engine {
         self.shared.delete(pod, grace)
     }
 
+    /// The pods (by name) whose controller is the `kind` named `name` (`Job`, `pi`), by their
+    /// owner reference, finished ones included.
+    pub fn pods_owned_by(&self, kind: &str, name: &str) -> Vec<String> {
+        let pods = self.shared.pods.lock().expect("engine state");
+        pods.iter()
+            .filter(|(_, entry)| {
+                entry
+                    .pod
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.controller == Some(true) && o.kind == kind && o.name == name)
+            })
+            .map(|(pod, _)| pod.clone())
+            .collect()
+    }
+
     /// The current status of a pod.
     pub fn status(&self, pod: &str) -> Option<PodStatus> {
         let pods = self.shared.pods.lock().expect("engine state");
