@@ -827,3 +827,59 @@ spec:
     pass(30.0).await;
     assert_eq!(event_times(&engine, "SuccessfulDelete"), [15.0, 20.0]);
 }
+
+/// A finished pod says so to whoever asks later, and its name is free again at once: a
+/// StatefulSet brings a deleted pod back under its name (§9.1).
+#[tokio::test(start_paused = true)]
+async fn a_finished_pod_frees_its_name() {
+    let engine = run(
+        SimRuntime::new(),
+        r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(10.0).await;
+    engine.delete("db-1", None).unwrap();
+    pass(10.0).await;
+    assert!(
+        tokio::time::timeout(secs(1.0), engine.wait_finished("db-0"))
+            .await
+            .is_err(),
+        "db-0 still runs"
+    );
+    assert_eq!(event_times(&engine, "SuccessfulCreate").len(), 3);
+    assert!(event_times(&engine, "FailedCreate").is_empty());
+    let single = run(
+        SimRuntime::new().script("app", Script::exits(secs(1.0), 0)),
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: app, image: busybox, command: ["app"]}
+"#,
+    )
+    .await;
+    pass(5.0).await;
+    assert!(
+        tokio::time::timeout(secs(1.0), single.wait_finished("once"))
+            .await
+            .is_ok(),
+        "a pod that finished before anyone waited says it has finished"
+    );
+}

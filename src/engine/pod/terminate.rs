@@ -121,7 +121,8 @@ impl PodWorker {
         }
         self.publish();
         self.stage = Stage::Terminated;
-        let _ = self.done.send(true);
+        // Whether or not anyone waits on it yet (a later `wait_finished` must see it).
+        self.done.send_replace(true);
         self.observe(None, Observation::PodFinished);
     }
 }
